@@ -1,0 +1,1 @@
+"""Agents: the interface, the built-in algorithms and the registry that names them."""
