@@ -123,7 +123,11 @@ class OnlineAgent(Agent):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         raise NotImplementedError(f"{type(self).__name__} does not support checkpoints")
 
+    total_steps: int = 0
+    """The training budget, known before the first step (schedules such as epsilon decay use it)."""
+
     def train(self, total_steps: int, monitor: TrainingMonitor) -> None:
+        self.total_steps = total_steps
         run_env_loop(self, total_steps, monitor)
 
 
