@@ -1,0 +1,130 @@
+"""Agent registry: a name in ``params.yaml`` maps to an ``Agent`` class.
+
+Three ways to name an agent, so a new algorithm never needs an edit of this package:
+
+* a built-in name (``dqn``, ``reinforce``, ``sb3_dqn``, ``sb3_a2c``, ``sb3_ppo``);
+* a name registered by an installed package through the ``rlbench.agents`` entry-point group;
+* a reference ``package.module:ClassName`` or ``path/to/file.py:ClassName`` (relative paths are
+  taken from the working directory, the project root under ``dvc repro``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import inspect
+import sys
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from rlbench.agents.base import Agent
+from rlbench.errors import RlbenchError, unknown_choice
+
+ENTRY_POINT_GROUP = "rlbench.agents"
+
+# Built-ins are imported lazily: SB3 and torch are slow to import and workers need only one.
+_BUILTINS: dict[str, Callable[[], type[Agent]]] = {}
+
+
+def builtin(name: str) -> Callable[[Callable[[], type[Agent]]], Callable[[], type[Agent]]]:
+    def register(loader: Callable[[], type[Agent]]) -> Callable[[], type[Agent]]:
+        _BUILTINS[name] = loader
+        return loader
+
+    return register
+
+
+@builtin("dqn")
+def _dqn() -> type[Agent]:
+    from rlbench.agents.dqn import DQNAgent
+
+    return DQNAgent
+
+
+@builtin("reinforce")
+def _reinforce() -> type[Agent]:
+    from rlbench.agents.reinforce import ReinforceAgent
+
+    return ReinforceAgent
+
+
+@builtin("sb3_dqn")
+def _sb3_dqn() -> type[Agent]:
+    from rlbench.agents.sb3 import SB3DQN
+
+    return SB3DQN
+
+
+@builtin("sb3_a2c")
+def _sb3_a2c() -> type[Agent]:
+    from rlbench.agents.sb3 import SB3A2C
+
+    return SB3A2C
+
+
+@builtin("sb3_ppo")
+def _sb3_ppo() -> type[Agent]:
+    from rlbench.agents.sb3 import SB3PPO
+
+    return SB3PPO
+
+
+def available() -> list[str]:
+    """Built-in names plus every installed ``rlbench.agents`` entry point."""
+    return sorted(set(_BUILTINS) | {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)})
+
+
+def resolve(name: str) -> type[Agent]:
+    """The ``Agent`` class for a registry name, entry point or ``module:Class`` reference."""
+    if name in _BUILTINS:
+        return _BUILTINS[name]()
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name == name:
+            return _check(ep.load(), name)
+    if ":" in name:
+        return _check(_load_reference(name), name)
+    raise unknown_choice("agent", name, [*available(), "<module>:<Class>", "<file.py>:<Class>"])
+
+
+def source_digest(agent_cls: type[Agent]) -> str:
+    """A digest of the source file defining ``agent_cls``: part of a run's identity."""
+    try:
+        source = Path(inspect.getfile(agent_cls)).read_bytes()
+    except (TypeError, OSError):
+        source = agent_cls.__qualname__.encode()
+    return hashlib.sha256(source).hexdigest()[:16]
+
+
+def _load_reference(reference: str) -> object:
+    target, _, attribute = reference.rpartition(":")
+    try:
+        if target.endswith(".py"):
+            path = Path(target).resolve()
+            if not path.is_file():
+                raise RlbenchError(f"agent file {target!r} not found (from agent reference {reference!r})")
+            module_name = "rlbench_plugin_" + hashlib.sha256(str(path).encode()).hexdigest()[:12]
+            module = sys.modules.get(module_name)
+            if module is None:
+                spec = importlib.util.spec_from_file_location(module_name, path)
+                assert spec is not None and spec.loader is not None
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[module_name] = module  # dataclasses and pickling look modules up here
+                spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(target)
+    except ImportError as error:
+        raise RlbenchError(f"cannot import agent module for {reference!r}: {error}") from error
+    try:
+        return getattr(module, attribute)
+    except AttributeError:
+        raise RlbenchError(f"agent reference {reference!r}: {target} has no attribute {attribute!r}") from None
+
+
+def _check(obj: object, name: str) -> type[Agent]:
+    if not (inspect.isclass(obj) and issubclass(obj, Agent)):
+        raise RlbenchError(f"agent {name!r} does not name a subclass of rlbench.agents.base.Agent")
+    if not hasattr(obj, "Config"):
+        raise RlbenchError(f"agent {name!r} has no Config dataclass")
+    return obj

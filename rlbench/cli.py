@@ -1,0 +1,138 @@
+"""The ``rlbench`` command line: thin over the package modules."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from rlbench.errors import RlbenchError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Reproducible deep-RL benchmark.")
+
+ParamsOption = Annotated[Path, typer.Option("--params", help="The params.yaml to read.")]
+ResultsOption = Annotated[Path, typer.Option("--results", help="Results root (run store).")]
+
+
+@app.command("list")
+def list_choices(params: ParamsOption = Path("params.yaml")) -> None:
+    """List algorithms, environments and suites."""
+    from rlbench.agents.registry import available
+    from rlbench.config import load_params
+    from rlbench.envs import ENVIRONMENTS
+
+    loaded = load_params(params)
+    typer.echo("agents (registry):  " + ", ".join(available()))
+    typer.echo("algorithms (params): " + ", ".join(f"{n} [{a.agent}]" for n, a in loaded.algos.items()))
+    typer.echo("environments:       " + ", ".join(ENVIRONMENTS))
+    for suite in loaded.suites.values():
+        budgets = ", ".join(f"{env}={steps}" for env, steps in suite.budget.items())
+        typer.echo(f"suite {suite.name}: {len(suite.algos)} algos x {len(suite.envs)} envs x {len(suite.seeds)} seeds; {budgets}")
+
+
+@app.command()
+def train(
+    algo: Annotated[str, typer.Argument(help="An algorithm of params.yaml (algos:).")],
+    env: Annotated[str, typer.Argument(help="An environment name (see `rlbench list`).")],
+    seed: int = 0,
+    budget: Annotated[Optional[int], typer.Option(help="Environment steps (default: the suite's budget).")] = None,
+    suite: Annotated[str, typer.Option(help="Suite whose budget/evaluation settings apply.")] = "default",
+    params: ParamsOption = Path("params.yaml"),
+    results: ResultsOption = Path("results"),
+) -> None:
+    """Train one run and store it under results/runs/adhoc/<algo>/<env>/seed_<n>."""
+    import dataclasses
+
+    from rlbench.config import load_params, plan_runs
+    from rlbench.launch import launch
+    from rlbench.store import RunStore
+
+    loaded = load_params(params)
+    base = loaded.suite(suite)
+    if algo not in loaded.algos:
+        raise RlbenchError(f"unknown algorithm {algo!r}; valid choices: {', '.join(sorted(loaded.algos))}")
+    from rlbench.envs import get_entry
+
+    get_entry(env)
+    steps = budget if budget is not None else base.budget.get(env, max(base.budget.values()))
+    adhoc = dataclasses.replace(base, name="adhoc", algos=(algo,), envs=(env,), seeds=(seed,), budget={env: steps})
+    loaded = dataclasses.replace(loaded, suites={**loaded.suites, "adhoc": adhoc})
+    store = RunStore(results)
+    report = launch(plan_runs(loaded, "adhoc"), store, backend="serial", retries=0, progress=False)
+    spec = plan_runs(loaded, "adhoc")[0]
+    if report.failed:
+        raise RlbenchError(f"run failed: {report.failed[0][1]}")
+    frame = store.load_eval([spec])
+    final = frame[frame.step == frame.step.max()]["return"].mean()
+    typer.echo(f"{spec.key}: final evaluation return {final:.2f} -> {store.run_dir(spec)}")
+
+
+@app.command("run-suite")
+def run_suite(
+    suite: Annotated[Optional[str], typer.Argument(help="Suite name (default: pipeline.suite).")] = None,
+    backend: Annotated[Optional[str], typer.Option(help="serial | process | ray (default: pipeline.backend).")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Parallel workers (0 = cores).")] = None,
+    retries: Annotated[Optional[int], typer.Option(help="Extra attempts per failing run.")] = None,
+    address: Annotated[Optional[str], typer.Option(help="Ray cluster address (else RAY_ADDRESS, else local).")] = None,
+    gpus_per_run: Annotated[float, typer.Option(help="GPUs per Ray task.")] = 0.0,
+    checkpoint_every: Annotated[Optional[int], typer.Option(help="Env steps between checkpoints (0 = off).")] = None,
+    allow_failures: Annotated[Optional[bool], typer.Option("--allow-failures/--strict", help="Exit 0 despite failed runs.")] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    params: ParamsOption = Path("params.yaml"),
+    results: ResultsOption = Path("results"),
+) -> None:
+    """Train every unfinished run of a suite (finished runs are reused)."""
+    from rlbench.config import load_params, plan_runs
+    from rlbench.launch import WorkerOptions, launch
+    from rlbench.store import RunStore
+
+    loaded = load_params(params)
+    pipeline = loaded.pipeline
+    name = suite or pipeline.suite
+    specs = plan_runs(loaded, name)
+    every = pipeline.checkpoint_every if checkpoint_every is None else checkpoint_every
+    options = WorkerOptions(
+        checkpoint_dir=str(Path(results) / ".checkpoints" / name) if every > 0 else None,
+        checkpoint_every=every,
+        ray_address=address,
+        gpus_per_run=gpus_per_run,
+    )
+    report = launch(
+        specs,
+        RunStore(results),
+        backend=backend or pipeline.backend,
+        workers=pipeline.workers if workers is None else workers,
+        retries=pipeline.retries if retries is None else retries,
+        options=options,
+        progress=progress,
+    )
+    typer.echo(f"suite {name}: " + report.summary())
+    tolerate = pipeline.allow_failures if allow_failures is None else allow_failures
+    if report.failed and not tolerate:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Entry point: RlbenchError becomes one line on stderr and exit status 2."""
+    try:
+        app(standalone_mode=False)
+    except RlbenchError as error:
+        typer.echo(f"error: {error}", err=True)
+        sys.exit(2)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except typer.Abort:
+        sys.exit(130)
+    except Exception as error:  # click usage errors
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            sys.exit(error.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

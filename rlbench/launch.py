@@ -1,0 +1,181 @@
+"""Run a suite: skip finished runs, execute the rest serially, on a process pool or on Ray.
+
+Workers only compute; this process writes every result through the store, so a run executed on a
+local worker or on a remote Ray node ends up as the same files. A run is retried ``retries`` times
+when it raises (or its worker dies) and then recorded as failed with its traceback; the other runs
+go on. Killing the launcher at any point loses only the runs in flight: finished runs are already
+written atomically and are skipped on the next start, checkpointed runs continue from their
+last checkpoint.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import traceback
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from rlbench.config import RunSpec
+from rlbench.errors import RlbenchError, unknown_choice
+from rlbench.provenance import code_provenance
+from rlbench.runner import RunResult, execute_run
+from rlbench.store import RunStore
+
+
+@dataclass
+class Outcome:
+    """What a worker sends back: a result, or the reason the attempt failed."""
+
+    spec: RunSpec
+    result: RunResult | None = None
+    reason: str = ""
+    traceback: str = ""
+
+
+@dataclass
+class LaunchReport:
+    """Summary of one launch."""
+
+    skipped: list[str] = field(default_factory=list)
+    """Runs already finished before this launch (not redone)."""
+    completed: list[str] = field(default_factory=list)
+    """Runs executed and written by this launch."""
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    """(run, reason) of runs that failed after their retries."""
+
+    def summary(self) -> str:
+        lines = [f"{len(self.completed)} run(s) trained, {len(self.skipped)} already finished, {len(self.failed)} failed"]
+        lines += [f"  FAILED {key}: {reason}" for key, reason in self.failed]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    """How runs are executed: checkpointing of long runs, and where Ray sends them."""
+
+    checkpoint_dir: str | None = None
+    """Directory of run checkpoints (None = no checkpoints)."""
+    checkpoint_every: int = 0
+    """Environment steps between checkpoints."""
+    ray_address: str | None = None
+    """Address of an existing Ray cluster (else ``RAY_ADDRESS``, else a local instance)."""
+    gpus_per_run: float = 0.0
+    """GPUs each Ray task asks for."""
+
+
+def attempt(spec: RunSpec, options: WorkerOptions) -> Outcome:
+    """Execute one run, turning any exception into a failed Outcome (runs inside workers)."""
+    try:
+        directory = Path(options.checkpoint_dir) if options.checkpoint_dir else None
+        return Outcome(spec, result=execute_run(spec, directory, options.checkpoint_every))
+    except Exception as error:  # noqa: BLE001 - any failure of a run is recorded, not fatal to the suite
+        return Outcome(spec, reason=f"{type(error).__name__}: {error}".splitlines()[0], traceback=traceback.format_exc())
+
+
+# A backend runs attempts and yields their outcomes as they finish, or (spec, reason) for a lost worker.
+Backend = Callable[[list[RunSpec], WorkerOptions, int], Iterator[Outcome | tuple[RunSpec, str]]]
+
+
+def _serial(specs: list[RunSpec], options: WorkerOptions, workers: int) -> Iterator[Outcome | tuple[RunSpec, str]]:
+    for spec in specs:
+        yield attempt(spec, options)
+
+
+def _init_worker() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _process_pool(specs: list[RunSpec], options: WorkerOptions, workers: int) -> Iterator[Outcome | tuple[RunSpec, str]]:
+    """A pool of spawned workers, ``workers`` runs in flight; a dead worker costs its runs one attempt."""
+    pending = list(specs)
+    context = multiprocessing.get_context("spawn")
+    while pending:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker)
+        in_flight: dict[Future, RunSpec] = {}
+        try:
+            while pending or in_flight:
+                while pending and len(in_flight) < workers:
+                    spec = pending.pop(0)
+                    in_flight[pool.submit(attempt, spec, options)] = spec
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    spec = in_flight.pop(future)
+                    try:
+                        yield future.result()
+                    except BrokenProcessPool:
+                        yield (spec, "worker process died")
+        except BrokenProcessPool:
+            for spec in in_flight.values():
+                yield (spec, "worker process died")
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _ray(specs: list[RunSpec], options: WorkerOptions, workers: int) -> Iterator[Outcome | tuple[RunSpec, str]]:
+    from rlbench.launch_ray import ray_backend
+
+    yield from ray_backend(specs, options, workers, options.ray_address, options.gpus_per_run)
+
+
+BACKENDS: dict[str, Backend] = {"serial": _serial, "process": _process_pool, "ray": _ray}
+
+
+def launch(
+    specs: list[RunSpec],
+    store: RunStore,
+    backend: str = "process",
+    workers: int = 0,
+    retries: int = 1,
+    options: WorkerOptions = WorkerOptions(),
+    progress: bool = True,
+) -> LaunchReport:
+    """Execute every unfinished spec and write it to ``store``; return what happened."""
+    if backend not in BACKENDS:
+        raise unknown_choice("backend", backend, BACKENDS)
+    if retries < 0:
+        raise RlbenchError(f"retries must be >= 0, got {retries}")
+    workers = workers or os.cpu_count() or 1
+    store.clean_staging()
+    report = LaunchReport()
+    todo = []
+    for spec in specs:
+        (report.skipped.append(spec.key) if store.is_finished(spec) else todo.append(spec))
+    if not todo:
+        return report
+    provenance = code_provenance()
+    attempts = {spec.run_id: 0 for spec in todo}
+    bar = tqdm(total=len(todo), desc=f"{specs[0].suite}", unit="run", disable=not progress, dynamic_ncols=True)
+    queue = list(todo)
+    try:
+        while queue:
+            retry: list[RunSpec] = []
+            for item in BACKENDS[backend](queue, options, workers):
+                spec, outcome = (item.spec, item) if isinstance(item, Outcome) else (item[0], None)
+                attempts[spec.run_id] += 1
+                if outcome is not None and outcome.result is not None:
+                    store.write_run(spec, outcome.result.eval_rows, outcome.result.train_rows,
+                                    {**provenance, **outcome.result.provenance, "attempts": attempts[spec.run_id]})
+                    report.completed.append(spec.key)
+                    bar.update(1)
+                else:
+                    reason = outcome.reason if outcome is not None else item[1]  # type: ignore[index]
+                    trace = outcome.traceback if outcome is not None else ""
+                    if attempts[spec.run_id] <= retries:
+                        retry.append(spec)
+                        continue
+                    store.write_failure(spec, reason, trace, attempts[spec.run_id])
+                    report.failed.append((spec.key, reason))
+                    bar.update(1)
+                bar.set_postfix(done=len(report.completed), failed=len(report.failed))
+            queue = retry
+    finally:
+        bar.close()
+    return report
