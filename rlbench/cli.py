@@ -84,32 +84,17 @@ def run_suite(
     results: ResultsOption = Path("results"),
 ) -> None:
     """Train every unfinished run of a suite (finished runs are reused)."""
-    from rlbench.config import load_params, plan_runs
-    from rlbench.launch import WorkerOptions, launch
-    from rlbench.store import RunStore
+    from rlbench.config import load_params
+    from rlbench.launch import run_suite as launch_suite
 
     loaded = load_params(params)
-    pipeline = loaded.pipeline
-    name = suite or pipeline.suite
-    specs = plan_runs(loaded, name)
-    every = pipeline.checkpoint_every if checkpoint_every is None else checkpoint_every
-    options = WorkerOptions(
-        checkpoint_dir=str(Path(results) / ".checkpoints" / name) if every > 0 else None,
-        checkpoint_every=every,
-        ray_address=address,
-        gpus_per_run=gpus_per_run,
-    )
-    report = launch(
-        specs,
-        RunStore(results),
-        backend=backend or pipeline.backend,
-        workers=pipeline.workers if workers is None else workers,
-        retries=pipeline.retries if retries is None else retries,
-        options=options,
-        progress=progress,
+    name = suite or loaded.pipeline.suite
+    report = launch_suite(
+        loaded, name, results, backend=backend, workers=workers, retries=retries,
+        checkpoint_every=checkpoint_every, ray_address=address, gpus_per_run=gpus_per_run, progress=progress,
     )
     typer.echo(f"suite {name}: " + report.summary())
-    tolerate = pipeline.allow_failures if allow_failures is None else allow_failures
+    tolerate = loaded.pipeline.allow_failures if allow_failures is None else allow_failures
     if report.failed and not tolerate:
         raise typer.Exit(1)
 

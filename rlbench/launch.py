@@ -21,7 +21,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from rlbench.config import RunSpec
+from rlbench.config import Params, RunSpec, plan_runs
 from rlbench.errors import RlbenchError, unknown_choice
 from rlbench.provenance import code_provenance
 from rlbench.runner import RunResult, execute_run
@@ -179,3 +179,37 @@ def launch(
     finally:
         bar.close()
     return report
+
+
+def run_suite(
+    params: Params,
+    suite: str | None = None,
+    results: str | Path = "results",
+    *,
+    backend: str | None = None,
+    workers: int | None = None,
+    retries: int | None = None,
+    checkpoint_every: int | None = None,
+    ray_address: str | None = None,
+    gpus_per_run: float = 0.0,
+    progress: bool = True,
+) -> LaunchReport:
+    """Launch a suite of ``params`` with the pipeline settings, each overridable."""
+    pipeline = params.pipeline
+    name = suite or pipeline.suite
+    every = pipeline.checkpoint_every if checkpoint_every is None else checkpoint_every
+    options = WorkerOptions(
+        checkpoint_dir=str(Path(results) / ".checkpoints" / name) if every > 0 else None,
+        checkpoint_every=every,
+        ray_address=ray_address,
+        gpus_per_run=gpus_per_run,
+    )
+    return launch(
+        plan_runs(params, name),
+        RunStore(results),
+        backend=backend or pipeline.backend,
+        workers=pipeline.workers if workers is None else workers,
+        retries=pipeline.retries if retries is None else retries,
+        options=options,
+        progress=progress,
+    )

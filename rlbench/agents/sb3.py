@@ -69,7 +69,6 @@ class SB3Agent(Agent):
 
     def __init__(self, config: SB3Config, context: AgentContext) -> None:
         super().__init__(config, context)
-        self._check_kwargs(config)
         venv: VecEnv = DummyVecEnv([lambda: context.make_env(None) for _ in range(config.n_envs)])
         if config.normalize:
             gamma = config.algo_kwargs.get("gamma", 0.99)
@@ -93,6 +92,7 @@ class SB3Agent(Agent):
     @classmethod
     def make_config(cls, values: dict[str, Any]) -> SB3Config:
         config = super().make_config(values)
+        cls._check_kwargs(config)
         net_arch = tuple(config.net_arch) if config.net_arch is not None else None
         return SB3Config(
             n_envs=config.n_envs,
