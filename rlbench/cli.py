@@ -102,7 +102,7 @@ def run_suite(
 def main() -> None:
     """Entry point: RlbenchError becomes one line on stderr and exit status 2."""
     try:
-        app(standalone_mode=False)
+        status = app(standalone_mode=False)  # click returns the code of a typer.Exit here
     except RlbenchError as error:
         typer.echo(f"error: {error}", err=True)
         sys.exit(2)
@@ -117,6 +117,7 @@ def main() -> None:
             error.show()
             sys.exit(error.exit_code)
         raise
+    sys.exit(status if isinstance(status, int) else 0)
 
 
 if __name__ == "__main__":
