@@ -1,0 +1,66 @@
+"""Atomic file writes: a reader never sees a half-written result file.
+
+Every writer here writes the whole content to a temporary file in the *same directory* as the
+target (so the final rename never crosses a file system), flushes and fsyncs it, and then
+``os.replace``-s it over the target. ``os.replace`` is atomic on POSIX and Windows, so a
+concurrent reader (or a DVC stage killed half-way) sees either the old file or the new one.
+Parent directories are created as needed.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["write_bytes_atomic", "write_text_atomic", "write_csv_atomic"]
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temp file in the same directory, then ``os.replace``).
+
+    Returns the target path. On any failure the temporary file is removed and the previous
+    content of ``path`` (if any) is left untouched.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        # mkstemp creates the file 0600; give results ordinary read permissions.
+        os.chmod(tmp_name, 0o644)
+        os.replace(tmp_name, target)
+    except BaseException:
+        try:
+            os.unlink(tmp_name)
+        except FileNotFoundError:
+            pass
+        raise
+    return target
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` atomically, with ``\\n`` line endings on every platform."""
+    return write_bytes_atomic(path, text.encode(encoding))
+
+
+def write_csv_atomic(
+    path: str | os.PathLike[str],
+    frame: pd.DataFrame,
+    float_format: str | None = "%.4f",
+    index: bool = False,
+) -> Path:
+    """Write ``frame`` as CSV to ``path`` atomically.
+
+    Floats are written with the fixed ``float_format`` (4 decimals by default) and lines end in
+    ``\\n``, so the same frame always gives byte-identical files.
+    """
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=index, float_format=float_format, lineterminator="\n")
+    return write_text_atomic(path, buffer.getvalue())
