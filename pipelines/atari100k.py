@@ -40,10 +40,10 @@ from rlbench.plots import (  # noqa: E402
     plot_probability_of_improvement,
 )
 from rlbench.scores import atari100k_data_dir, load_external_scores  # noqa: E402
+from rlbench.tables import DECIMALS, aggregate_frame, improvement_frame, markdown_table  # noqa: E402
 from rlbench.stats import (  # noqa: E402
     METRIC_LABELS,
     METRICS,
-    Interval,
     aggregate_metrics,
     performance_profiles,
     probability_of_improvement,
@@ -60,46 +60,6 @@ AGENT_FILES: dict[str, str] = {agent: agent for agent in AGENTS} | {"CURL": "CUR
 TAUS = np.linspace(0.0, 8.0, 81)
 """Thresholds of the performance profiles (human-normalised score), as in Agarwal et al. 2021."""
 
-DECIMALS = 4
-
-
-def aggregate_frame(estimates: dict[str, dict[str, Interval]]) -> pd.DataFrame:
-    """One row per algorithm (sorted by name): ``algorithm`` then ``<metric>_point/_lower/_upper``."""
-    rows = []
-    for algo in sorted(estimates, key=lambda a: (a.lower(), a)):
-        row: dict[str, object] = {"algorithm": algo}
-        for metric in METRICS:
-            interval = estimates[algo][metric]
-            row[f"{metric}_point"] = interval.point
-            row[f"{metric}_lower"] = interval.lower
-            row[f"{metric}_upper"] = interval.upper
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def improvement_frame(probabilities: dict[tuple[str, str], Interval]) -> pd.DataFrame:
-    """One row per ordered pair (sorted): ``algorithm_x, algorithm_y, point, lower, upper`` of P(X > Y)."""
-    rows = [
-        {"algorithm_x": x, "algorithm_y": y, "point": i.point, "lower": i.lower, "upper": i.upper}
-        for (x, y), i in sorted(probabilities.items(), key=lambda kv: (kv[0][0].lower(), kv[0][1].lower(), kv[0]))
-    ]
-    return pd.DataFrame(rows)
-
-
-def markdown_table(frame: pd.DataFrame, decimals: int = DECIMALS) -> str:
-    """Render ``frame`` as a GitHub Markdown table with fixed float formatting."""
-
-    def cell(value: object) -> str:
-        if isinstance(value, (float, np.floating)):
-            return f"{float(value):.{decimals}f}"
-        return str(value).replace("|", "\\|")
-
-    lines = [
-        "| " + " | ".join(str(c) for c in frame.columns) + " |",
-        "|" + "|".join("---" if frame[c].dtype == object else "---:" for c in frame.columns) + "|",
-    ]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join(lines) + "\n"
 
 
 def aggregate_markdown(frame: pd.DataFrame, seed: int, reps: int) -> str:

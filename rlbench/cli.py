@@ -99,6 +99,59 @@ def run_suite(
         raise typer.Exit(1)
 
 
+@app.command()
+def report(
+    suite: Annotated[str, typer.Argument(help="Suite whose runs to compare.")],
+    algos: Annotated[Optional[str], typer.Option(help="Comma-separated algorithms (default: all of the suite).")] = None,
+    params: ParamsOption = Path("params.yaml"),
+    results: ResultsOption = Path("results"),
+    reports: Annotated[Path, typer.Option(help="Reports root.")] = Path("reports"),
+) -> None:
+    """Write a comparison report (Markdown + self-contained HTML) of a suite's algorithms."""
+    from rlbench.config import load_params
+    from rlbench.publish import compare, publish_suite
+
+    loaded = load_params(params)
+    if algos:
+        directory = compare(loaded, suite, [a.strip() for a in algos.split(",") if a.strip()], results, reports)
+    else:
+        publish_suite(loaded, suite, results, reports)
+        directory = reports / suite
+    typer.echo(f"report: {directory / 'report.md'} and {directory / 'report.html'}")
+
+
+@app.command()
+def leaderboard(
+    suite: Annotated[str, typer.Argument(help="Suite whose leaderboard to print.")],
+    params: ParamsOption = Path("params.yaml"),
+    results: ResultsOption = Path("results"),
+) -> None:
+    """Print a suite's leaderboard (from results/<suite>/leaderboard.csv, built by `dvc repro`)."""
+    import pandas as pd
+
+    from rlbench.config import load_params
+
+    config = load_params(params).suite(suite)
+    path = results / suite / "leaderboard.csv"
+    try:
+        board = pd.read_csv(path)
+    except FileNotFoundError:
+        raise RlbenchError(f"{path} not found: run `dvc repro` (pipeline.suite: {suite}) or `rlbench report {suite}`") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise RlbenchError(f"corrupt leaderboard {path}: {error}") from None
+    budgets = ", ".join(f"{env} {steps:,} steps" for env, steps in config.budget.items())
+    typer.echo(f"Leaderboard of suite {suite}: {budgets}; {len(config.seeds)} seeds")
+    shown = board.assign(iqm=[f"{p:.3f} [{lo:.3f}, {hi:.3f}]" for p, lo, hi in
+                              zip(board.iqm, board.iqm_lower, board.iqm_upper)])
+    columns = ["rank", "label", "runs", "iqm", "median", "optimality_gap", "auc", "seed_std", "poi_vs_best_builtin"]
+    typer.echo(shown[columns].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    failures = results / suite / "failures.csv"
+    if failures.is_file():
+        failed = pd.read_csv(failures)
+        for row in failed.itertuples(index=False):
+            typer.echo(f"FAILED {row.algo}/{row.env}/seed_{row.seed}: {row.reason}")
+
+
 def main() -> None:
     """Entry point: RlbenchError becomes one line on stderr and exit status 2."""
     try:

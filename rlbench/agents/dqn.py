@@ -1,0 +1,207 @@
+"""Deep Q-Network (Mnih et al. 2015, "Human-level control through deep reinforcement learning").
+
+A Q-network is regressed with the Huber loss onto one-step TD targets computed by a periodically
+hard-copied target network, from minibatches drawn uniformly out of a replay buffer; actions are
+epsilon-greedy with epsilon decayed linearly. ``double_dqn=True`` selects the next action with the
+online network and evaluates it with the target network (van Hasselt, Guez & Silver 2016,
+"Deep Reinforcement Learning with Double Q-learning").
+
+Hyperparameter names and meanings follow Stable-Baselines3's DQN, so rl-baselines3-zoo settings
+map over one to one. As in SB3, actions are uniformly random until ``learning_starts`` steps.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from rlbench.agents.base import AgentContext, OnlineAgent, Transition
+from rlbench.nets import build_network
+from rlbench.replay import ReplayBuffer
+from rlbench.seeding import generator
+
+
+def td_targets(rewards: torch.Tensor, next_q_target: torch.Tensor, terminated: torch.Tensor, gamma: float) -> torch.Tensor:
+    """One-step Q-learning targets ``r + gamma * (1 - terminated) * max_a' Q_target(s', a')``.
+
+    ``rewards`` and ``terminated`` have shape (batch,), ``next_q_target`` (batch, n_actions).
+    """
+    not_done = 1.0 - terminated.to(rewards.dtype)
+    return rewards + gamma * not_done * next_q_target.max(dim=1).values
+
+
+def double_dqn_targets(
+    rewards: torch.Tensor,
+    next_q_online: torch.Tensor,
+    next_q_target: torch.Tensor,
+    terminated: torch.Tensor,
+    gamma: float,
+) -> torch.Tensor:
+    """Double-DQN targets ``r + gamma * (1 - terminated) * Q_target(s', argmax_a' Q_online(s', a'))``."""
+    not_done = 1.0 - terminated.to(rewards.dtype)
+    best = next_q_online.argmax(dim=1, keepdim=True)
+    return rewards + gamma * not_done * next_q_target.gather(1, best).squeeze(1)
+
+
+def linear_epsilon(step: int, initial: float, final: float, decay_steps: float) -> float:
+    """Epsilon after ``step`` steps, moving linearly from ``initial`` to ``final`` over ``decay_steps``."""
+    if decay_steps <= 0:
+        return final
+    return initial + (final - initial) * min(1.0, step / decay_steps)
+
+
+@dataclass(frozen=True)
+class DQNConfig:
+    """DQN hyperparameters (defaults are Stable-Baselines3's, except ``net_arch``)."""
+
+    learning_rate: float = 1e-4
+    """Adam step size."""
+    batch_size: int = 32
+    """Transitions per gradient step."""
+    buffer_size: int = 1_000_000
+    """Replay capacity in transitions."""
+    learning_starts: int = 100
+    """Environment steps of uniformly random actions before the first gradient step."""
+    gamma: float = 0.99
+    """Discount factor."""
+    target_update_interval: int = 10_000
+    """Environment steps between hard copies of the online network into the target network."""
+    train_freq: int = 4
+    """Environment steps between two training phases."""
+    gradient_steps: int = 1
+    """Gradient steps per training phase; -1 means as many as ``train_freq``."""
+    exploration_fraction: float = 0.1
+    """Fraction of the training budget over which epsilon decays linearly."""
+    exploration_initial_eps: float = 1.0
+    """Epsilon at the start of the decay."""
+    exploration_final_eps: float = 0.05
+    """Epsilon after the decay."""
+    max_grad_norm: float = 10.0
+    """Clip the global gradient norm to this value."""
+    double_dqn: bool = False
+    """Use Double-DQN targets (van Hasselt et al. 2016)."""
+    network: str = "mlp"
+    """Q-network architecture, a name in ``rlbench.nets.NETWORKS``."""
+    net_arch: tuple[int, ...] = (256, 256)
+    """Hidden layer sizes of the Q-network."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "net_arch", tuple(int(h) for h in self.net_arch))
+        for name in ("batch_size", "buffer_size", "target_update_interval", "train_freq"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.gradient_steps < 1 and self.gradient_steps != -1:
+            raise ValueError(f"gradient_steps must be positive or -1, got {self.gradient_steps}")
+        if not 0.0 <= self.exploration_fraction <= 1.0:
+            raise ValueError(f"exploration_fraction must be in [0, 1], got {self.exploration_fraction}")
+
+
+class DQNAgent(OnlineAgent):
+    """DQN / Double DQN for Discrete action spaces."""
+
+    Config = DQNConfig
+    supports_checkpoint = True
+
+    def __init__(self, config: DQNConfig, context: AgentContext) -> None:
+        super().__init__(config, context)
+        if not isinstance(context.action_space, gym.spaces.Discrete):
+            raise ValueError(f"DQN needs a Discrete action space, got {context.action_space}")
+        self.n_actions = int(context.action_space.n)
+        self.q_net = build_network(config.network, context.observation_space, self.n_actions, config.net_arch, context.seeds.network)
+        self.target_net = copy.deepcopy(self.q_net)
+        self.target_net.requires_grad_(False)
+        # The fused kernel is ~2.5x faster than the default per-tensor loop on CPU (deterministic too).
+        self.optimizer = torch.optim.Adam(self.q_net.parameters(), lr=config.learning_rate, fused=True)
+        self.replay = ReplayBuffer(config.buffer_size, context.observation_space, context.action_space, generator(context.seeds.replay))
+        self.rng = generator(context.seeds.exploration)
+        self.gradient_steps = config.train_freq if config.gradient_steps == -1 else config.gradient_steps
+        self.num_timesteps = 0
+        """Transitions observed so far (drives warm-up and the epsilon schedule)."""
+        self.num_gradient_steps = 0
+        """Gradient steps taken so far."""
+        self.last_loss = float("nan")
+        """Loss of the latest gradient step (for logging)."""
+
+    @property
+    def epsilon(self) -> float:
+        """The current exploration rate."""
+        c = self.config
+        decay_steps = c.exploration_fraction * self.total_steps
+        return linear_epsilon(self.num_timesteps, c.exploration_initial_eps, c.exploration_final_eps, decay_steps)
+
+    def greedy_action(self, obs: np.ndarray) -> int:
+        """argmax_a Q(obs, a), consuming no randomness."""
+        with torch.inference_mode():
+            q = self.q_net(torch.as_tensor(obs).unsqueeze(0))
+        return int(q.argmax(dim=1).item())
+
+    def act(self, obs: np.ndarray, explore: bool) -> int:
+        if not explore:
+            return self.greedy_action(obs)
+        if self.num_timesteps < self.config.learning_starts or self.rng.random() < self.epsilon:
+            return int(self.rng.integers(self.n_actions))
+        return self.greedy_action(obs)
+
+    def observe(self, transition: Transition) -> None:
+        self.replay.add(transition.obs, transition.action, transition.reward, transition.next_obs, transition.terminated)
+        self.num_timesteps += 1
+
+    def update(self, step: int) -> None:
+        c = self.config
+        if step % c.target_update_interval == 0:
+            self.target_net.load_state_dict(self.q_net.state_dict())
+        if step > c.learning_starts and step % c.train_freq == 0:
+            for _ in range(self.gradient_steps):
+                self.last_loss = self.gradient_step()
+
+    def gradient_step(self) -> float:
+        """One Adam step on the Huber TD error of a replay minibatch; returns the loss."""
+        c = self.config
+        batch = self.replay.sample(c.batch_size)
+        with torch.no_grad():
+            next_q_target = self.target_net(batch.next_observations)
+            if c.double_dqn:
+                next_q_online = self.q_net(batch.next_observations)
+                targets = double_dqn_targets(batch.rewards, next_q_online, next_q_target, batch.terminated, c.gamma)
+            else:
+                targets = td_targets(batch.rewards, next_q_target, batch.terminated, c.gamma)
+        q = self.q_net(batch.observations).gather(1, batch.actions.unsqueeze(1)).squeeze(1)
+        loss = F.smooth_l1_loss(q, targets)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.q_net.parameters(), c.max_grad_norm)
+        self.optimizer.step()
+        self.num_gradient_steps += 1
+        return float(loss.item())
+
+    def state_dict(self) -> dict[str, Any]:
+        """Networks, optimiser, replay, exploration RNG and counters; tensors and plain Python only."""
+        learner = copy.deepcopy(
+            {
+                "q_net": self.q_net.state_dict(),
+                "target_net": self.target_net.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+            }
+        )
+        return {
+            **learner,
+            "replay": self.replay.state_dict(),
+            "exploration_rng": self.rng.bit_generator.state,
+            "num_timesteps": self.num_timesteps,
+            "num_gradient_steps": self.num_gradient_steps,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.q_net.load_state_dict(state["q_net"])
+        self.target_net.load_state_dict(state["target_net"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.replay.load_state_dict(state["replay"])
+        self.rng.bit_generator.state = state["exploration_rng"]
+        self.num_timesteps = int(state["num_timesteps"])
+        self.num_gradient_steps = int(state["num_gradient_steps"])
