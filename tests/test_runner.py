@@ -81,3 +81,30 @@ def test_half_written_and_corrupt_runs(params, tmp_path):
         store.load_eval([spec])
     (directory / "config.json").write_text("{not json")
     assert not store.is_finished(spec)
+
+
+@pytest.mark.parametrize("algo", ["dqn", "reinforce_baseline"])
+def test_seed_reaches_network_initialisation(params, algo):
+    import torch
+
+    from rlbench.agents.base import AgentContext
+    from rlbench.agents.registry import resolve
+    from rlbench.envs import make_env
+    from rlbench.seeding import RunSeeds
+
+    spec = smoke_spec(params, algo)
+    agent_cls = resolve(spec.agent)
+
+    def weights(seed: int) -> list[torch.Tensor]:
+        env = make_env(spec.env)
+        context = AgentContext(spec.env, env.observation_space, env.action_space, RunSeeds.from_seed(seed),
+                               lambda s: make_env(spec.env, s))
+        torch.manual_seed(12345 + seed)  # the global generator must not matter
+        agent = agent_cls(agent_cls.make_config(spec.hyperparameters), context)
+        modules = [m for m in vars(agent).values() if isinstance(m, torch.nn.Module)]
+        assert modules
+        return [p.detach().clone() for m in modules for p in m.parameters()]
+
+    first, again, other = weights(0), weights(0), weights(1)
+    assert all(torch.equal(a, b) for a, b in zip(first, again))
+    assert not all(torch.equal(a, b) for a, b in zip(first, other))
