@@ -68,6 +68,20 @@ def test_crashing_run_is_retried_then_reported(tmp_path):
     assert result.returncode == 1 and "0 run(s) trained, 2 already finished, 2 failed" in result.stdout
 
 
+def test_dead_worker_is_noticed_and_its_run_rescheduled(tmp_path):
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    raw["algos"]["dying"] = {"agent": f"{PLUGIN}:DyingOnceAgent",
+                             "hyperparameters": {"marker": str(tmp_path / "died")}}
+    raw["suites"]["smoke"].update(algos=["dying", "reinforce"], seeds=[0])
+    params = parse_params(raw)
+    store = RunStore(tmp_path / "results")
+    report = launch(plan_runs(params, "smoke"), store, backend="process", workers=2, retries=1, progress=False)
+    assert (tmp_path / "died").exists(), "the worker really died"
+    assert not report.failed
+    assert sorted(report.completed) == ["dying/CartPole-v1/seed_0", "reinforce/CartPole-v1/seed_0"]
+    assert all(store.is_finished(spec) for spec in plan_runs(params, "smoke"))
+
+
 def test_nan_return_fails_the_run(params):
     monitor = RunMonitor(plan_runs(params, "smoke")[0], RunSeeds.from_seed(0), None, 0)
     with pytest.raises(FloatingPointError, match="nan"):

@@ -31,3 +31,33 @@ class CrashingAgent(OnlineAgent):
     def update(self, step: int) -> None:
         if step >= self.config.fail_after:
             raise RuntimeError(f"deliberate crash at step {step}")
+
+
+@dataclass(frozen=True)
+class DyingConfig:
+    """Settings of the dying agent."""
+
+    marker: str = ""
+    """File created before the first death; its presence means the agent already died once."""
+
+
+class DyingOnceAgent(OnlineAgent):
+    """Kills its own worker process (SIGKILL) the first time it trains, then behaves."""
+
+    Config = DyingConfig
+
+    def act(self, obs: np.ndarray, explore: bool) -> int:
+        return 0
+
+    def observe(self, transition: Transition) -> None:
+        pass
+
+    def update(self, step: int) -> None:
+        import os
+        import signal
+        from pathlib import Path
+
+        marker = Path(self.config.marker)
+        if step == 50 and not marker.exists():
+            marker.touch()
+            os.kill(os.getpid(), signal.SIGKILL)
