@@ -45,6 +45,10 @@ TAUS = np.linspace(-0.5, 1.5, 81)
 """Thresholds of the performance profiles (normalised score; 1 = gymnasium's solved threshold)."""
 
 
+LEADERBOARD_COLUMNS = ["rank", "algo", "label", "runs", "iqm", "iqm_lower", "iqm_upper", "median", "optimality_gap",
+                       "auc", "seed_std", "poi_vs_best_builtin", "poi_lower", "poi_upper"]
+
+
 @dataclass
 class SuiteAnalysis:
     """Everything the reports are made of."""
@@ -194,7 +198,7 @@ def leaderboard(
             poi = probability_of_improvement({algo: scores[algo], best: scores[best]}, seed=seed, reps=reps)[(algo, best)]
             row.update(poi_vs_best_builtin=poi.point, poi_lower=poi.lower, poi_upper=poi.upper)
         rows.append(row)
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame(rows, columns=LEADERBOARD_COLUMNS)
     frame.attrs["best_builtin"] = best
     return frame
 

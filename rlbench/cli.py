@@ -127,18 +127,14 @@ def leaderboard(
     results: ResultsOption = Path("results"),
 ) -> None:
     """Print a suite's leaderboard (from results/<suite>/leaderboard.csv, built by `dvc repro`)."""
-    import pandas as pd
-
+    from rlbench.analysis import LEADERBOARD_COLUMNS
     from rlbench.config import load_params
+    from rlbench.io_utils import read_csv_checked
 
     config = load_params(params).suite(suite)
     path = results / suite / "leaderboard.csv"
-    try:
-        board = pd.read_csv(path)
-    except FileNotFoundError:
-        raise RlbenchError(f"{path} not found: run `dvc repro` (pipeline.suite: {suite}) or `rlbench report {suite}`") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-        raise RlbenchError(f"corrupt leaderboard {path}: {error}") from None
+    board = read_csv_checked(path, "leaderboard", f"run `dvc repro` (pipeline.suite: {suite}) or `rlbench report {suite}`",
+                             LEADERBOARD_COLUMNS)
     budgets = ", ".join(f"{env} {steps:,} steps" for env, steps in config.budget.items())
     typer.echo(f"Leaderboard of suite {suite}: {budgets}; {len(config.seeds)} seeds")
     shown = board.assign(iqm=[f"{p:.3f} [{lo:.3f}, {hi:.3f}]" for p, lo, hi in
@@ -147,7 +143,7 @@ def leaderboard(
     typer.echo(shown[columns].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     failures = results / suite / "failures.csv"
     if failures.is_file():
-        failed = pd.read_csv(failures)
+        failed = read_csv_checked(failures, "failure table", "")
         for row in failed.itertuples(index=False):
             typer.echo(f"FAILED {row.algo}/{row.env}/seed_{row.seed}: {row.reason}")
 

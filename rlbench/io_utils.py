@@ -64,3 +64,19 @@ def write_csv_atomic(
     buffer = io.StringIO()
     frame.to_csv(buffer, index=index, float_format=float_format, lineterminator="\n")
     return write_text_atomic(path, buffer.getvalue())
+
+
+def read_csv_checked(path: str | os.PathLike[str], what: str, missing_hint: str,
+                     columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a result table; a missing, unparsable or wrongly shaped file is a one-line RlbenchError."""
+    from rlbench.errors import RlbenchError
+
+    try:
+        frame = pd.read_csv(path)
+    except FileNotFoundError:
+        raise RlbenchError(f"{path} not found: {missing_hint}") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise RlbenchError(f"corrupt {what} {path}: {str(error).strip().splitlines()[0]}") from None
+    if columns is not None and list(frame.columns) != columns:
+        raise RlbenchError(f"corrupt {what} {path}: columns {list(frame.columns)}, expected {columns}")
+    return frame

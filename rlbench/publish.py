@@ -21,7 +21,7 @@ from rlbench.analysis import SuiteAnalysis, analyze_suite
 from rlbench.config import Params, plan_runs
 from rlbench.errors import RlbenchError
 from rlbench.figures_io import save_figure
-from rlbench.io_utils import write_csv_atomic, write_text_atomic
+from rlbench.io_utils import read_csv_checked, write_csv_atomic, write_text_atomic
 from rlbench.normalization import COLUMNS as NORMALIZATION_COLUMNS
 from rlbench.report import render_html, render_markdown
 from rlbench.store import RunStore
@@ -33,15 +33,8 @@ def normalization_path(results: Path, suite: str) -> Path:
 
 
 def read_normalization(path: Path) -> pd.DataFrame:
-    try:
-        table = pd.read_csv(path)
-    except FileNotFoundError:
-        raise RlbenchError(f"{path} not found: run the `normalization` stage (dvc repro) first") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-        raise RlbenchError(f"corrupt normalisation table {path}: {error}") from None
-    if list(table.columns) != NORMALIZATION_COLUMNS:
-        raise RlbenchError(f"corrupt normalisation table {path}: columns {list(table.columns)}")
-    return table
+    return read_csv_checked(path, "normalisation table", "run the `normalization` stage (dvc repro) first",
+                            NORMALIZATION_COLUMNS)
 
 
 def analyze(params: Params, suite: str, results: Path, algos: Sequence[str] | None = None) -> tuple[SuiteAnalysis, list]:

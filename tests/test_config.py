@@ -78,3 +78,16 @@ def test_cli_malformed_yaml(tmp_path):
     result = run_cli("list", "--params", str(bad))
     assert result.returncode == 2
     assert "not valid YAML" in result.stderr
+
+
+def test_cli_leaderboard_corrupt_or_missing(tmp_path):
+    missing = run_cli("leaderboard", "smoke", "--results", str(tmp_path))
+    assert missing.returncode == 2 and "not found: run `dvc repro`" in missing.stderr
+    (tmp_path / "smoke").mkdir()
+    (tmp_path / "smoke" / "leaderboard.csv").write_bytes(b"\x00\xff\xfe garbage")
+    corrupt = run_cli("leaderboard", "smoke", "--results", str(tmp_path))
+    assert corrupt.returncode == 2 and "corrupt leaderboard" in corrupt.stderr
+    assert len(corrupt.stderr.strip().splitlines()) == 1
+    (tmp_path / "smoke" / "leaderboard.csv").write_text("a,b\n1,2\n")
+    wrong = run_cli("leaderboard", "smoke", "--results", str(tmp_path))
+    assert wrong.returncode == 2 and "expected ['rank'" in wrong.stderr
