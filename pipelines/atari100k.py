@@ -31,23 +31,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from rlbench.errors import RlbenchError  # noqa: E402
-from rlbench.figures_io import save_figure  # noqa: E402
-from rlbench.io_utils import write_csv_atomic, write_text_atomic  # noqa: E402
-from rlbench.plots import (  # noqa: E402
-    algorithm_colors,
-    plot_interval_estimates,
-    plot_performance_profiles,
-    plot_probability_of_improvement,
-)
+from rlbench.external import publish_external  # noqa: E402
 from rlbench.scores import atari100k_data_dir, load_external_scores  # noqa: E402
-from rlbench.tables import DECIMALS, aggregate_frame, improvement_frame, markdown_table  # noqa: E402
-from rlbench.stats import (  # noqa: E402
-    METRIC_LABELS,
-    METRICS,
-    aggregate_metrics,
-    performance_profiles,
-    probability_of_improvement,
-)
 
 AGENTS: tuple[str, ...] = (
     "DER", "OTRainbow", "DrQ", "DrQ(eps)", "SPR", "CURL", "SimPLe", "IRIS", "PlayVirtual",
@@ -57,22 +42,10 @@ AGENTS: tuple[str, ...] = (
 AGENT_FILES: dict[str, str] = {agent: agent for agent in AGENTS} | {"CURL": "CURL_10_evals"}
 """Agent -> stem of its published score file (``<stem>.json`` in ``--data``)."""
 
+TITLE = "Atari 100k: aggregate human-normalised scores (published per-run scores, see rlbench/data/atari100k/SOURCES.md)"
+
 TAUS = np.linspace(0.0, 8.0, 81)
 """Thresholds of the performance profiles (human-normalised score), as in Agarwal et al. 2021."""
-
-
-
-def aggregate_markdown(frame: pd.DataFrame, seed: int, reps: int) -> str:
-    """``aggregate.md``: a short header and the aggregate table."""
-    metrics = ", ".join(METRIC_LABELS[m] for m in METRICS)
-    header = (
-        "# Atari 100k: aggregate human-normalised scores\n\n"
-        f"{metrics} with 95% stratified-bootstrap confidence intervals "
-        f"(percentile, {reps} resamples, seed {seed}); optimality gap at threshold 1. "
-        "Published per-run scores, see rlbench/data/atari100k/SOURCES.md; statistics of "
-        "Agarwal et al. 2021, \"Deep Reinforcement Learning at the Edge of the Statistical Precipice\".\n\n"
-    )
-    return header + markdown_table(frame)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -93,29 +66,7 @@ def run(data: Path, out_table: Path, out_plots: Path, seed: int, reps: int) -> p
         raise RlbenchError(f"published score files not found: {missing}")
     names = {stem: agent for agent, stem in AGENT_FILES.items() if stem != agent}
     scores = load_external_scores(files, data / "HUMAN.json", data / "RANDOM.json", names=names)
-
-    estimates = aggregate_metrics(scores.scores, seed=seed, reps=reps)
-    table = aggregate_frame(estimates)
-    write_csv_atomic(out_table / "aggregate.csv", table, float_format=f"%.{DECIMALS}f")
-    write_text_atomic(out_table / "aggregate.md", aggregate_markdown(table, seed, reps))
-
-    probabilities = probability_of_improvement(scores.scores, seed=seed, reps=reps)
-    write_csv_atomic(
-        out_table / "probability_of_improvement.csv", improvement_frame(probabilities), float_format=f"%.{DECIMALS}f"
-    )
-
-    # Figures: agents ordered by IQM (best on top); stable colours by the fixed agent order.
-    by_iqm = sorted(AGENTS, key=lambda a: (-estimates[a]["iqm"].point, a))
-    colours = algorithm_colors(list(AGENTS))
-    save_figure(plot_interval_estimates(estimates, algorithms=by_iqm, colors=colours), out_plots / "interval_estimates")
-    profiles = performance_profiles(scores.scores, TAUS, seed=seed, reps=reps)
-    save_figure(
-        plot_performance_profiles(profiles, TAUS, algorithms=by_iqm, colors=colours), out_plots / "performance_profiles"
-    )
-    best = by_iqm[0]
-    pairs = [(best, other) for other in by_iqm[1:]]
-    save_figure(plot_probability_of_improvement(probabilities, pairs=pairs), out_plots / "probability_of_improvement")
-    return table
+    return publish_external(scores, out_table, out_plots, seed, reps, TAUS, TITLE)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -41,6 +41,8 @@ from rlbench.stats import (
 from rlbench.store import Failure
 from rlbench.tables import aggregate_frame, improvement_frame
 
+NORMALISED = "Normalised score (0 = random, 1 = solved threshold)"
+
 TAUS = np.linspace(-0.5, 1.5, 81)
 """Thresholds of the performance profiles (normalised score; 1 = gymnasium's solved threshold)."""
 
@@ -156,10 +158,11 @@ def analyze_suite(
     result.tables["leaderboard"] = leaderboard(result, labels, reference_algos, scores.scores, auc_by_algo, seed, reps)
 
     by_iqm = list(result.tables["leaderboard"]["algo"])
-    result.figures["interval_estimates"] = plot_interval_estimates(result.estimates, algorithms=by_iqm, colors=colors)
+    result.figures["interval_estimates"] = plot_interval_estimates(
+        result.estimates, algorithms=by_iqm, colors=colors, xlabel=NORMALISED)
     profiles = performance_profiles(scores.scores, TAUS, seed=seed, reps=reps)
     result.figures["performance_profiles"] = plot_performance_profiles(
-        profiles, TAUS, algorithms=by_iqm, colors=colors)
+        profiles, TAUS, algorithms=by_iqm, colors=colors, xlabel=NORMALISED + r" $(\tau)$")
     if probabilities:
         pairs = [(by_iqm[0], other) for other in by_iqm[1:]]
         result.figures["probability_of_improvement"] = plot_probability_of_improvement(probabilities, pairs=pairs)

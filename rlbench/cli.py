@@ -148,6 +148,28 @@ def leaderboard(
             typer.echo(f"FAILED {row.algo}/{row.env}/seed_{row.seed}: {row.reason}")
 
 
+@app.command("import-scores")
+def import_scores(
+    sources: Annotated[list[Path], typer.Argument(help="Score files ({game: [score per run]} JSON) or a directory.")],
+    human: Annotated[Path, typer.Option(help="Reference scores, {game: [score]} JSON (e.g. HUMAN.json).")],
+    random: Annotated[Path, typer.Option(help="Random-policy scores, {game: [score]} JSON.")],
+    out: Annotated[Path, typer.Option(help="Directory for the tables and plots.")] = Path("results/external"),
+    seed: int = 0,
+    reps: int = 2000,
+) -> None:
+    """Aggregate table (median, IQM, mean, optimality gap with CIs) of score files from other tools."""
+    import numpy as np
+
+    from rlbench.external import publish_external
+    from rlbench.scores import load_external_scores
+
+    paths = sources[0] if len(sources) == 1 and sources[0].is_dir() else sources
+    scores = load_external_scores(paths, human, random)
+    table = publish_external(scores, out, out, seed, reps, np.linspace(0.0, 8.0, 81), "Imported scores")
+    typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    typer.echo(f"tables and plots: {out}")
+
+
 def main() -> None:
     """Entry point: RlbenchError becomes one line on stderr and exit status 2."""
     try:

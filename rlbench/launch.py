@@ -150,6 +150,7 @@ def launch(
         (report.skipped.append(spec.key) if store.is_finished(spec) else todo.append(spec))
     if not todo:
         return report
+    todo.sort(key=lambda spec: -spec.budget)  # longest first: less idle time at the end of a pool
     provenance = code_provenance()
     attempts = {spec.run_id: 0 for spec in todo}
     bar = tqdm(total=len(todo), desc=f"{specs[0].suite}", unit="run", disable=not progress, dynamic_ncols=True)

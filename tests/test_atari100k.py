@@ -61,3 +61,19 @@ def test_stage_script_writes_tables_and_plots(tmp_path: Path) -> None:
         assert (plot_dir / f"{name}.png").stat().st_size > 0
         assert (plot_dir / f"{name}.svg").stat().st_size > 0
     assert not list(table_dir.glob("*.tmp")) and not list(plot_dir.glob("*.tmp"))
+
+
+def test_import_scores_command(tmp_path: Path) -> None:
+    """Any score files of the published shape become the same aggregate table through the CLI."""
+    data = atari100k_data_dir()
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "rlbench"), "import-scores", str(data / "DER.json"), str(data / "SPR.json"),
+         "--human", str(data / "HUMAN.json"), "--random", str(data / "RANDOM.json"), "--out", str(tmp_path),
+         "--reps", "100"],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(tmp_path / "aggregate.csv")
+    assert list(table["algorithm"]) == ["DER", "SPR"]
+    assert abs(table.set_index("algorithm").loc["DER", "iqm_point"] - PUBLISHED_IQM["DER"]) < 0.0015
+    assert (tmp_path / "interval_estimates.png").is_file()
