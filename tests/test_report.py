@@ -1,0 +1,73 @@
+"""The suite analysis, leaderboard and report, on a small synthetic set of runs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rlbench.analysis import analyze_suite, drop_failed_seeds
+from rlbench.config import plan_runs
+from rlbench.figures_io import save_figure
+from rlbench.report import SECTIONS, render_html, render_markdown
+from rlbench.store import Failure
+
+NORMALIZATION = pd.DataFrame([{"env": "CartPole-v1", "random": 20.0, "reference": 475.0,
+                               "random_source": "test", "reference_source": "test"}])
+
+
+def synthetic_runs() -> pd.DataFrame:
+    """dqn learns to 475 by step 2000 on every seed; sb3_dqn reaches about half of it."""
+    rows = []
+    for algo, finals in (("dqn", [475.0, 500.0, 475.0]), ("sb3_dqn", [200.0, 250.0, 240.0])):
+        for seed, final in enumerate(finals):
+            for step, value in ((0, 20.0), (1000, (20.0 + final) / 2), (2000, final)):
+                rows += [(algo, "CartPole-v1", seed, step, episode, value, int(value)) for episode in range(2)]
+    return pd.DataFrame(rows, columns=["algo", "env", "seed", "step", "episode", "return", "length"])
+
+
+@pytest.fixture(scope="module")
+def analysis():
+    labels = {"dqn": "DQN (rlbench)", "sb3_dqn": "DQN (SB3)"}
+    return analyze_suite(synthetic_runs(), NORMALIZATION, labels, ["sb3_dqn"], [], seed=0, reps=200)
+
+
+def test_leaderboard_ranks_by_iqm_with_poi_over_best_builtin(analysis):
+    board = analysis.tables["leaderboard"]
+    assert list(board["algo"]) == ["dqn", "sb3_dqn"]
+    assert board.attrs["best_builtin"] == "sb3_dqn"
+    top = board.iloc[0]
+    # Normalised finals 1, 480/455, 1; with 3 runs the 25% trimmed mean trims nothing.
+    assert top["iqm"] == pytest.approx((2 + 480 / 455) / 3)
+    assert top["iqm_lower"] <= top["iqm"] <= top["iqm_upper"]
+    assert top["poi_vs_best_builtin"] == pytest.approx(1.0)  # every dqn run beats every sb3_dqn run
+    assert np.isnan(board.iloc[1]["poi_vs_best_builtin"])
+
+
+def test_per_env_sample_efficiency_and_censoring(analysis):
+    per_env = analysis.tables["per_env"].set_index("algo")
+    assert per_env.loc["dqn", "solved_runs"] == "3/3" and per_env.loc["dqn", "median_steps_to_solve"] == "2000"
+    assert per_env.loc["sb3_dqn", "solved_runs"] == "0/3" and per_env.loc["sb3_dqn", "median_steps_to_solve"] == ">2000"
+    assert per_env.loc["dqn", "mean_return"] == pytest.approx(1450 / 3)
+    assert per_env.loc["dqn", "std"] == pytest.approx(np.std([475, 500, 475], ddof=1))
+
+
+def test_report_contains_every_section(analysis, params, tmp_path):
+    specs = [s for s in plan_runs(params, "smoke") if s.algo in ("dqn", "sb3_dqn")]
+    tables = {**analysis.tables, "normalization": NORMALIZATION}
+    for name, figure in analysis.figures.items():
+        save_figure(figure, tmp_path / name)
+    markdown = render_markdown("test report", params, "smoke", specs, tables, sorted(analysis.figures))
+    for section in SECTIONS:
+        assert f"## {section}\n" in markdown
+    assert "![interval_estimates](interval_estimates.png)" in markdown
+    html = render_html(markdown, tmp_path, "test report")
+    assert "<h2>Leaderboard</h2>" in html and "<table>" in html
+    assert html.count("data:image/png;base64,") == len(analysis.figures), "figures are inlined"
+
+
+def test_failed_seed_is_excluded_and_reported():
+    frame = synthetic_runs()
+    kept, excluded = drop_failed_seeds(frame, [Failure("sb3_dqn", "Acrobot-v1", 1, "boom", 2)])
+    assert excluded == ["sb3_dqn/CartPole-v1/seed_1"]
+    assert set(kept[kept["algo"] == "sb3_dqn"]["seed"]) == {0, 2}
