@@ -7,15 +7,17 @@ export PATH := $(abspath $(BIN)):$(PATH)
 .PHONY: setup reproduce test
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# constraints.txt pins every transitive dependency to the versions the tests and results were made with.
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
 	touch $@
 
 ## Train the default suite with `dvc repro` and build its tables, plots and report.
+# `make reproduce DVC_ARGS=--force` reruns every stage (finished runs are still reused).
 reproduce: setup
-	$(BIN)/dvc repro
+	$(BIN)/dvc repro $(DVC_ARGS)
 	@echo
 	@echo "Runs:        results/runs/<suite>/<algo>/<env>/seed_<n>/"
 	@echo "Tables:      results/<suite>/ (aggregate, per-environment, probability of improvement, leaderboard)"
