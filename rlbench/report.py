@@ -97,6 +97,9 @@ def render_markdown(
     out.append("### Normalisation table\n")
     out.append(_table(tables.get("normalization")))
     out.append("## Aggregate metrics\n")
+    out.append("Normalised final scores of all runs and environments. As in rliable, the median is the median over "
+               "environments of the per-environment mean (with two environments it equals the mean); IQM pools all "
+               "runs x environments; optimality gap = mean shortfall below 1 (the solved threshold).\n")
     out.append(_table(tables.get("aggregate")))
     out.append("## Per-environment results\n")
     out.append("Raw final returns: mean over seeds with the bootstrap CI of the mean, std and IQR across seeds; "
