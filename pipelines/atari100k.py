@@ -23,16 +23,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-if __package__ in (None, ""):
-    # Run as a script (``python pipelines/atari100k.py``): make the repository's package importable.
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import numpy as np
+import pandas as pd
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from rlbench.errors import RlbenchError  # noqa: E402
-from rlbench.external import publish_external  # noqa: E402
-from rlbench.scores import atari100k_data_dir, load_external_scores  # noqa: E402
+from rlbench.errors import RlbenchError
+from rlbench.external import publish_external
+from rlbench.scores import atari100k_data_dir, load_external_scores
 
 AGENTS: tuple[str, ...] = (
     "DER", "OTRainbow", "DrQ", "DrQ(eps)", "SPR", "CURL", "SimPLe", "IRIS", "PlayVirtual",
