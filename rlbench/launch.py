@@ -94,27 +94,41 @@ def _init_worker() -> None:
 
 
 def _process_pool(specs: list[RunSpec], options: WorkerOptions, workers: int) -> Iterator[Outcome | tuple[RunSpec, str]]:
-    """A pool of spawned workers, ``workers`` runs in flight; a dead worker costs its runs one attempt."""
+    """A pool of spawned workers with ``workers`` runs in flight.
+
+    When a worker dies the pool breaks and every run in flight is lost, but only one of them is
+    to blame: the lost runs are re-executed one at a time (``solo``), and only a run that breaks
+    the pool while alone is reported as lost (costing it an attempt).
+    """
     pending = list(specs)
+    solo: set[str] = set()
     context = multiprocessing.get_context("spawn")
     while pending:
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker)
         in_flight: dict[Future, RunSpec] = {}
         try:
             while pending or in_flight:
-                while pending and len(in_flight) < workers:
-                    spec = pending.pop(0)
-                    in_flight[pool.submit(attempt, spec, options)] = spec
+                while pending and len(in_flight) < workers and not any(s.run_id in solo for s in in_flight.values()):
+                    if pending[0].run_id in solo and in_flight:
+                        break  # a suspect runs alone
+                    future = pool.submit(attempt, pending[0], options)  # may raise on a broken pool
+                    in_flight[future] = pending.pop(0)
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in done:
-                    spec = in_flight.pop(future)
-                    try:
+                    if future.exception() is None:
+                        spec = in_flight.pop(future)
+                        solo.discard(spec.run_id)
                         yield future.result()
-                    except BrokenProcessPool:
-                        yield (spec, "worker process died")
+                if any(isinstance(f.exception(), BrokenProcessPool) for f in done):
+                    raise BrokenProcessPool("a worker process died")
         except BrokenProcessPool:
-            for spec in in_flight.values():
-                yield (spec, "worker process died")
+            lost = list(in_flight.values())
+            if len(lost) == 1 and lost[0].run_id in solo:
+                solo.discard(lost[0].run_id)
+                yield (lost[0], "worker process died")
+            else:
+                solo.update(spec.run_id for spec in lost)
+                pending[:0] = lost
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
 
@@ -179,6 +193,9 @@ def launch(
             queue = retry
     finally:
         bar.close()
+    unaccounted = {spec.key for spec in todo} - set(report.completed) - {key for key, _ in report.failed}
+    if unaccounted:  # a backend lost track of a run: never let a suite look complete without it
+        raise RlbenchError(f"launcher lost {len(unaccounted)} run(s): {', '.join(sorted(unaccounted))}")
     return report
 
 

@@ -55,7 +55,7 @@ def test_crashing_run_is_retried_then_reported(tmp_path):
     store = RunStore(tmp_path / "results")
     report = launch(plan_runs(params, "smoke"), store, backend="process", workers=2, retries=2, progress=False)
     assert sorted(report.completed) == ["reinforce/CartPole-v1/seed_0", "reinforce/CartPole-v1/seed_1"]
-    assert [key for key, _ in report.failed] == ["crashing/CartPole-v1/seed_0", "crashing/CartPole-v1/seed_1"]
+    assert sorted(key for key, _ in report.failed) == ["crashing/CartPole-v1/seed_0", "crashing/CartPole-v1/seed_1"]
     assert all("deliberate crash at step 50" in reason for _, reason in report.failed)
     failures = store.failures(plan_runs(params, "smoke"))
     assert [f.attempts for f in failures] == [3, 3]
@@ -68,18 +68,30 @@ def test_crashing_run_is_retried_then_reported(tmp_path):
     assert result.returncode == 1 and "0 run(s) trained, 2 already finished, 2 failed" in result.stdout
 
 
-def test_dead_worker_is_noticed_and_its_run_rescheduled(tmp_path):
+def dying_suite(tmp_path: Path, marker: str) -> tuple:
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
-    raw["algos"]["dying"] = {"agent": f"{PLUGIN}:DyingOnceAgent",
-                             "hyperparameters": {"marker": str(tmp_path / "died")}}
-    raw["suites"]["smoke"].update(algos=["dying", "reinforce"], seeds=[0])
+    raw["algos"]["dying"] = {"agent": f"{PLUGIN}:DyingOnceAgent", "hyperparameters": {"marker": marker}}
+    raw["suites"]["smoke"].update(algos=["dying", "reinforce"], seeds=[0, 1, 2], budget=600)
     params = parse_params(raw)
-    store = RunStore(tmp_path / "results")
-    report = launch(plan_runs(params, "smoke"), store, backend="process", workers=2, retries=1, progress=False)
+    specs = [s for s in plan_runs(params, "smoke") if s.algo == "reinforce" or s.seed == 0]
+    return specs, RunStore(tmp_path / "results")
+
+
+def test_dead_worker_is_noticed_and_its_run_rescheduled(tmp_path):
+    specs, store = dying_suite(tmp_path, str(tmp_path / "died"))
+    report = launch(specs, store, backend="process", workers=2, retries=0, progress=False)
     assert (tmp_path / "died").exists(), "the worker really died"
-    assert not report.failed
-    assert sorted(report.completed) == ["dying/CartPole-v1/seed_0", "reinforce/CartPole-v1/seed_0"]
-    assert all(store.is_finished(spec) for spec in plan_runs(params, "smoke"))
+    assert not report.failed, "no run is charged for a death it did not cause, none is lost"
+    assert sorted(report.completed) == sorted(spec.key for spec in specs)
+    assert all(store.is_finished(spec) for spec in specs)
+
+
+def test_run_that_always_kills_its_worker_fails_alone(tmp_path):
+    specs, store = dying_suite(tmp_path, "")
+    report = launch(specs, store, backend="process", workers=2, retries=1, progress=False)
+    assert report.failed == [("dying/CartPole-v1/seed_0", "worker process died")]
+    assert sorted(report.completed) == sorted(spec.key for spec in specs if spec.algo == "reinforce")
+    assert [f.attempts for f in store.failures(specs)] == [2]
 
 
 def test_nan_return_fails_the_run(params):

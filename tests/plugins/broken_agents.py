@@ -38,11 +38,12 @@ class DyingConfig:
     """Settings of the dying agent."""
 
     marker: str = ""
-    """File created before the first death; its presence means the agent already died once."""
+    """File created before the first death; its presence means the agent already died once.
+    Empty: the agent kills its worker every time."""
 
 
 class DyingOnceAgent(OnlineAgent):
-    """Kills its own worker process (SIGKILL) the first time it trains, then behaves."""
+    """Kills its own worker process (SIGKILL) the first time it trains (or always), then behaves."""
 
     Config = DyingConfig
 
@@ -57,7 +58,11 @@ class DyingOnceAgent(OnlineAgent):
         import signal
         from pathlib import Path
 
-        marker = Path(self.config.marker)
-        if step == 50 and not marker.exists():
+        if step != 50:
+            return
+        if self.config.marker:
+            marker = Path(self.config.marker)
+            if marker.exists():
+                return
             marker.touch()
-            os.kill(os.getpid(), signal.SIGKILL)
+        os.kill(os.getpid(), signal.SIGKILL)
