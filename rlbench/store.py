@@ -88,28 +88,34 @@ class RunStore:
             return False
 
     def clean_staging(self) -> None:
-        """Remove what an interrupted writer left behind (never a finished run)."""
-        shutil.rmtree(self.staging, ignore_errors=True)
+        """Remove what interrupted writers left behind (never a finished run, never a live writer's files)."""
+        if not self.staging.is_dir():
+            return
+        for entry in self.staging.iterdir():
+            if not _process_alive(entry.name.split("-", 1)[0]):
+                shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
 
     # -- writing ---------------------------------------------------------------------------
     def write_run(self, spec: RunSpec, eval_rows: Iterable[tuple], train_rows: Iterable[tuple], provenance: dict) -> Path:
         """Write a finished run atomically (replacing a stale run of the same seed) and its provenance."""
         self.staging.mkdir(parents=True, exist_ok=True)
-        tmp = self.staging / f"{spec.run_id}-{uuid.uuid4().hex[:8]}"
+        tmp = self.staging / f"{os.getpid()}-{spec.run_id}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir()
         (tmp / "eval.csv").write_text(_csv(EVAL_HEADER, eval_rows))
         (tmp / "train.csv").write_text(_csv(TRAIN_HEADER, train_rows))
         (tmp / "config.json").write_text(json.dumps(spec.resolved_config(), indent=2, sort_keys=True) + "\n")
+        # Provenance first: a run is finished only once its directory is in place, so a kill in
+        # between leaves an unfinished run (redone later), never a finished one without provenance.
+        write_json_atomic(self.provenance_path(spec), {"run_id": spec.run_id, **provenance})
         final = self.run_dir(spec)
         final.parent.mkdir(parents=True, exist_ok=True)
         if final.exists():
-            trash = self.staging / f"stale-{uuid.uuid4().hex[:8]}"
+            trash = self.staging / f"{os.getpid()}-stale-{uuid.uuid4().hex[:8]}"
             os.replace(final, trash)
             os.replace(tmp, final)
             shutil.rmtree(trash)
         else:
             os.replace(tmp, final)
-        write_json_atomic(self.provenance_path(spec), {"run_id": spec.run_id, **provenance})
         self.failure_path(spec).unlink(missing_ok=True)
         return final
 
@@ -176,6 +182,18 @@ class RunStore:
             columns = ["algo", "env", "seed", *(EVAL_HEADER if filename == "eval.csv" else TRAIN_HEADER).split(",")]
             return pd.DataFrame(columns=columns)
         return pd.concat(frames, ignore_index=True)
+
+
+def _process_alive(pid: str) -> bool:
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _csv(header: str, rows: Iterable[tuple]) -> str:

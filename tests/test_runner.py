@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 
 import pytest
 
@@ -68,10 +69,11 @@ def test_half_written_and_corrupt_runs(params, tmp_path):
     store = RunStore(tmp_path)
     spec = smoke_spec(params, "reinforce", budget=600)
     # A half-written run: only staging exists, so it is not finished and staging is cleaned.
-    (store.staging / "leftover").mkdir(parents=True)
+    (store.staging / "999999999-leftover").mkdir(parents=True)  # a writer that no longer runs
+    (store.staging / f"{os.getpid()}-in-progress").mkdir()  # a live writer's files stay
     assert not store.is_finished(spec)
     store.clean_staging()
-    assert not store.staging.exists()
+    assert [p.name for p in store.staging.iterdir()] == [f"{os.getpid()}-in-progress"]
     with pytest.raises(RlbenchError, match="not found"):
         store.load_eval([spec])
     result = execute_run(spec)
