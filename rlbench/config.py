@@ -112,7 +112,8 @@ class RunSpec:
     hyperparameters: dict[str, Any]
     """Complete, resolved hyperparameters (agent defaults filled in)."""
     code_digest: str
-    """Digest of the agent's source file, so changed code makes a new run."""
+    """Digest of the agent's source, rlbench's shared training code and result-shaping package
+    versions (``registry.code_digest``), so changed code makes a new run."""
 
     @property
     def run_id(self) -> str:
@@ -264,14 +265,14 @@ def _pipeline(mapping: dict[str, Any], suites: dict[str, SuiteConfig]) -> Pipeli
 
 def plan_runs(params: Params, suite_name: str) -> list[RunSpec]:
     """Turn a suite into its RunSpecs, resolving and validating every agent's hyperparameters."""
-    from rlbench.agents.registry import resolve, source_digest
+    from rlbench.agents.registry import code_digest, resolve
 
     suite = params.suite(suite_name)
     specs = []
     for algo_name in suite.algos:
         algo = params.algos[algo_name]
         agent_cls = resolve(algo.agent)
-        digest = source_digest(agent_cls)
+        digest = code_digest(agent_cls)
         for env in suite.envs:
             try:
                 config = agent_cls.make_config(algo.for_env(env))
