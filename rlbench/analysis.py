@@ -47,6 +47,16 @@ TAUS = np.linspace(-0.5, 1.5, 81)
 """Thresholds of the performance profiles (normalised score; 1 = gymnasium's solved threshold)."""
 
 
+EMPTY_TABLES = {
+    "aggregate": ["algo", "label", "runs"] + [f"{m}_{part}" for m in METRICS for part in ("point", "lower", "upper")],
+    "probability_of_improvement": ["algo_x", "algo_y", "point", "lower", "upper"],
+    "per_env": ["algo", "env", "runs", "mean_return", "ci_lower", "ci_upper", "std", "iqr", "curve_std",
+                "normalized_mean", "auc", "solved_runs", "median_steps_to_solve"],
+    "seed_variance": ["algo", "env", "n_runs", "mean", "std", "iqr", "ci_lower", "ci_upper", "ci_width"],
+    "sample_efficiency": ["algo", "env", "step", "iqm", "lower", "upper"],
+}
+"""Columns of every table the analysis stage declares, written empty when no run finished."""
+
 LEADERBOARD_COLUMNS = ["rank", "algo", "label", "runs", "iqm", "iqm_lower", "iqm_upper", "median", "optimality_gap",
                        "auc", "seed_std", "poi_vs_best_builtin", "poi_lower", "poi_upper"]
 
@@ -96,7 +106,9 @@ def analyze_suite(
     """
     frame, excluded = drop_failed_seeds(eval_frame, failures)
     result = SuiteAnalysis(excluded=excluded)
-    if frame.empty:
+    if frame.empty:  # every run failed: the tables still exist (empty), the failures say why
+        result.tables.update({name: pd.DataFrame(columns=columns) for name, columns in EMPTY_TABLES.items()})
+        result.tables["leaderboard"] = pd.DataFrame(columns=LEADERBOARD_COLUMNS)
         result.tables["failures"] = failures_frame(failures)
         return result
     algos = [a for a in labels if a in set(frame["algo"])]
@@ -112,16 +124,18 @@ def analyze_suite(
     result.tables["aggregate"] = aggregate
 
     probabilities = probability_of_improvement(scores.scores, seed=seed, reps=reps) if len(algos) > 1 else {}
-    result.tables["probability_of_improvement"] = improvement_frame(probabilities).rename(
+    result.tables["probability_of_improvement"] = improvement_frame(probabilities).reindex(
+        columns=["algorithm_x", "algorithm_y", "point", "lower", "upper"]).rename(
         columns={"algorithm_x": "algo_x", "algorithm_y": "algo_y"})
 
-    spreads = seed_variance(raw.scores, raw.tasks, seed=seed, reps=reps) if min(
-        len(r) for r in raw.run_ids.values()) > 1 else {}
+    # Spread across seeds needs two runs; an algorithm left with one (failures) gets NaN, the others theirs.
+    several = [a for a in algos if len(raw.run_ids[a]) > 1]
+    spreads = seed_variance({a: raw.scores[a] for a in several}, raw.tasks, seed=seed, reps=reps) if several else {}
     per_env_rows, efficiency_rows, auc_by_algo = [], [], {a: [] for a in algos}
     for env in envs:
         curves = normalize(curve_scores(frame[frame["env"] == env], [env]), normalization)
         raw_curves = curve_scores(frame[frame["env"] == env], [env])
-        variability = curve_variability(raw_curves.curves) if spreads else {}
+        variability = curve_variability({a: raw_curves.curves[a] for a in several}) if several else {}
         bands = sample_efficiency_curves(curves.curves, seed=seed, reps=reps)
         result.figures[f"sample_efficiency_{env}"] = plot_sample_efficiency(
             bands, curves.steps, algorithms=algos, colors=colors, ylabel=f"IQM normalised score ({env})")
@@ -139,7 +153,7 @@ def analyze_suite(
                 "ci_upper": spread.ci_upper if spread else np.nan,
                 "std": spread.std if spread else np.nan,
                 "iqr": spread.iqr if spread else np.nan,
-                "curve_std": float(variability[algo][0]) if spreads else np.nan,
+                "curve_std": float(variability[algo][0]) if algo in variability else np.nan,
                 "normalized_mean": float(np.mean(scores.scores[algo][:, scores.tasks.index(env)])),
                 "auc": float(np.mean(auc)),
                 "solved_runs": f"{reach.n_reached}/{reach.n_runs}",
@@ -152,10 +166,9 @@ def analyze_suite(
             ]
     result.tables["per_env"] = pd.DataFrame(per_env_rows)
     result.tables["sample_efficiency"] = pd.DataFrame(efficiency_rows)
-    if spreads:
-        result.tables["seed_variance"] = seed_variance_frame(spreads)
+    result.tables["seed_variance"] = seed_variance_frame(spreads)
     result.tables["failures"] = failures_frame(failures)
-    result.tables["leaderboard"] = leaderboard(result, labels, reference_algos, scores.scores, auc_by_algo, seed, reps)
+    result.tables["leaderboard"] = leaderboard(result, labels, reference_algos, scores.scores, auc_by_algo, probabilities)
 
     by_iqm = list(result.tables["leaderboard"]["algo"])
     result.figures["interval_estimates"] = plot_interval_estimates(
@@ -177,8 +190,7 @@ def leaderboard(
     reference_algos: Sequence[str],
     scores: Mapping[str, np.ndarray],
     auc_by_algo: Mapping[str, list[float]],
-    seed: int,
-    reps: int,
+    probabilities: Mapping[tuple[str, str], Interval],
 ) -> pd.DataFrame:
     """Algorithms ranked by IQM of normalised score, with the leaderboard's columns."""
     estimates = result.estimates
@@ -198,7 +210,7 @@ def leaderboard(
             "poi_vs_best_builtin": np.nan, "poi_lower": np.nan, "poi_upper": np.nan,
         }
         if best is not None and algo != best:
-            poi = probability_of_improvement({algo: scores[algo], best: scores[best]}, seed=seed, reps=reps)[(algo, best)]
+            poi = probabilities[(algo, best)]  # the same interval as in the probability-of-improvement table
             row.update(poi_vs_best_builtin=poi.point, poi_lower=poi.lower, poi_upper=poi.upper)
         rows.append(row)
     frame = pd.DataFrame(rows, columns=LEADERBOARD_COLUMNS)

@@ -157,9 +157,8 @@ class ThresholdSummary:
     n_reached: int
     n_censored: int
     median: float
-    """Median steps to threshold with censored runs treated as taking more than the budget
-    (``inf``). Since all runs share the budget, this equals the Kaplan-Meier median. ``inf`` when
-    at least half of the runs are censored (reported as "> budget")."""
+    """Kaplan-Meier median steps to threshold: the first checkpoint by which at least half of the
+    runs reached it; ``inf`` when fewer than half ever do (reported as "> budget")."""
     budget: float
 
     @property
@@ -571,20 +570,22 @@ def steps_to_threshold(curve: np.ndarray, steps: Sequence[float] | np.ndarray, t
 def threshold_summary(result: ThresholdSteps) -> ThresholdSummary:
     """Median steps to threshold over all runs, counting censored runs as taking ``> budget``.
 
-    Censored runs enter the median as ``+inf``; because every run is censored at the same budget,
-    this is exactly the Kaplan-Meier estimate of the median. If at least half of the runs are
-    censored the median is ``inf`` (only known to exceed the budget). Flattens all axes: slice
+    The Kaplan-Meier median: the first step ``t`` at which at least half of the runs have reached
+    the threshold (every run is censored at the same budget, so the survival curve is the
+    empirical one). It is always an evaluated checkpoint, and ``inf`` (only known to exceed the
+    budget) when fewer than half of the runs ever reach the threshold. Flattens all axes: slice
     ``result`` per task first for per-task summaries.
     """
     censored = np.ravel(result.censored)
     if censored.size == 0:
         raise RlbenchError("no runs to summarise")
-    times = np.where(censored, np.inf, np.ravel(result.steps))
+    times = np.sort(np.where(censored, np.inf, np.ravel(result.steps)))
     n_censored = int(np.sum(censored))
+    half = int(np.ceil(censored.size / 2))  # runs that must have reached the threshold by the median
     return ThresholdSummary(
         n_runs=int(censored.size),
         n_reached=int(censored.size - n_censored),
         n_censored=n_censored,
-        median=float(np.median(times)),
+        median=float(times[half - 1]),
         budget=result.budget,
     )

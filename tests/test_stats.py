@@ -430,3 +430,17 @@ def test_steps_to_threshold_with_censoring() -> None:
     # two of three censored: the median is only known to exceed the budget
     mostly = threshold_summary(steps_to_threshold(curve, [0, 10, 20, 30], threshold=0.9))
     assert mostly.n_censored == 2 and mostly.median == np.inf and mostly.median_censored
+
+
+def test_kaplan_meier_median_with_even_run_counts() -> None:
+    from rlbench.stats import ThresholdSteps
+
+    # Two of four runs reach the threshold (at 1000 and 2000): half have reached it by 2000.
+    half = ThresholdSteps(np.array([1000.0, 2000.0, np.nan, np.nan]), np.array([False, False, True, True]), 3000.0, 1.0)
+    assert threshold_summary(half).median == 2000.0
+    # No censoring, two runs: the median is an evaluated checkpoint, never an average of two.
+    both = ThresholdSteps(np.array([10.0, 20.0]), np.array([False, False]), 30.0, 1.0)
+    assert threshold_summary(both).median == 10.0
+    # One of four: fewer than half ever reach it.
+    few = ThresholdSteps(np.array([1000.0, np.nan, np.nan, np.nan]), np.array([False, True, True, True]), 3000.0, 1.0)
+    assert threshold_summary(few).median_censored
