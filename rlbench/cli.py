@@ -56,6 +56,8 @@ def train(
     from rlbench.envs import get_entry
 
     get_entry(env)
+    if seed < 0 or (budget is not None and budget <= 0):
+        raise RlbenchError(f"--seed must be >= 0 and --budget > 0, got seed {seed}, budget {budget}")
     steps = budget if budget is not None else base.budget.get(env, max(base.budget.values()))
     adhoc = dataclasses.replace(base, name="adhoc", algos=(algo,), envs=(env,), seeds=(seed,), budget={env: steps})
     loaded = dataclasses.replace(loaded, suites={**loaded.suites, "adhoc": adhoc})
@@ -78,7 +80,7 @@ def run_suite(
     address: Annotated[Optional[str], typer.Option(help="Ray cluster address (else RAY_ADDRESS, else local).")] = None,
     gpus_per_run: Annotated[float, typer.Option(help="GPUs per Ray task.")] = 0.0,
     checkpoint_every: Annotated[Optional[int], typer.Option(help="Env steps between checkpoints (0 = off).")] = None,
-    allow_failures: Annotated[Optional[bool], typer.Option("--allow-failures/--strict", help="Exit 0 despite failed runs.")] = None,
+    allow_failures: Annotated[bool, typer.Option("--allow-failures/--strict", help="Exit 0 despite failed runs (the DVC stage's setting: pipeline.allow_failures).")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     params: ParamsOption = Path("params.yaml"),
     results: ResultsOption = Path("results"),
@@ -94,8 +96,7 @@ def run_suite(
         checkpoint_every=checkpoint_every, ray_address=address, gpus_per_run=gpus_per_run, progress=progress,
     )
     typer.echo(f"suite {name}: " + report.summary())
-    tolerate = loaded.pipeline.allow_failures if allow_failures is None else allow_failures
-    if report.failed and not tolerate:
+    if report.failed and not allow_failures:
         raise typer.Exit(1)
 
 

@@ -144,6 +144,7 @@ def load_params(path: str | Path = "params.yaml") -> Params:
 
 def parse_params(raw: Any, source: str = "params.yaml") -> Params:
     root = _mapping(raw, source, ("pipeline", "suites", "algos"))
+    _only_known(root, source, {"pipeline", "suites", "algos"})
     algos = {name: _algo(name, value) for name, value in _mapping(root["algos"], "algos").items()}
     suites = {name: _suite(name, value, algos) for name, value in _mapping(root["suites"], "suites").items()}
     pipeline = _pipeline(_mapping(root["pipeline"], "pipeline"), suites)
@@ -157,6 +158,13 @@ def _mapping(value: Any, where: str, required: tuple[str, ...] = ()) -> dict[str
     if missing:
         raise RlbenchError(f"{where}: missing key(s) {', '.join(missing)}")
     return value
+
+
+def _only_known(mapping: dict[str, Any], where: str, known: set[str]) -> None:
+    """A misspelled key is an error, never silently ignored."""
+    extra = sorted(set(mapping) - known)
+    if extra:
+        raise RlbenchError(f"{where}: unknown key(s) {', '.join(extra)}; valid: {', '.join(sorted(known))}")
 
 
 def _field(mapping: dict[str, Any], key: str, where: str, kind: type, default: Any = ...) -> Any:
@@ -181,10 +189,7 @@ def _positive(value: int, where: str) -> int:
 def _algo(name: str, raw: Any) -> AlgoConfig:
     where = f"algos.{name}"
     mapping = _mapping(raw, where, ("agent",))
-    known = {"agent", "hyperparameters", "per_env", "label"}
-    extra = sorted(set(mapping) - known)
-    if extra:
-        raise RlbenchError(f"{where}: unknown key(s) {', '.join(extra)}; valid: {', '.join(sorted(known))}")
+    _only_known(mapping, where, {"agent", "hyperparameters", "per_env", "label"})
     per_env = _mapping(mapping.get("per_env") or {}, f"{where}.per_env")
     for env, values in per_env.items():
         if env not in ENVIRONMENTS:
@@ -201,7 +206,9 @@ def _algo(name: str, raw: Any) -> AlgoConfig:
 
 def _suite(name: str, raw: Any, algos: dict[str, AlgoConfig]) -> SuiteConfig:
     where = f"suites.{name}"
-    mapping = _mapping(raw, where, ("algos", "envs", "seeds", "budget", "eval_every", "eval_episodes"))
+    required = ("algos", "envs", "seeds", "budget", "eval_every", "eval_episodes")
+    mapping = _mapping(raw, where, required)
+    _only_known(mapping, where, set(required))
     suite_algos = _field(mapping, "algos", where, list)
     for algo in suite_algos:
         if algo not in algos:
@@ -239,6 +246,7 @@ def _suite(name: str, raw: Any, algos: dict[str, AlgoConfig]) -> SuiteConfig:
 
 def _pipeline(mapping: dict[str, Any], suites: dict[str, SuiteConfig]) -> PipelineConfig:
     where = "pipeline"
+    _only_known(mapping, where, {f.name for f in dataclasses.fields(PipelineConfig)})
     suite = _field(mapping, "suite", where, str)
     if suite not in suites:
         raise unknown_choice("suite in pipeline.suite:", suite, suites)

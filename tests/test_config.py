@@ -45,6 +45,9 @@ def test_changed_hyperparameter_changes_run_id():
         (lambda r: r["suites"]["smoke"].update(eval_every="often"), "expected an integer"),
         (lambda r: r.pop("algos"), "missing key(s) algos"),
         (lambda r: r["algos"]["dqn"].update(agent="nonexistent"), "unknown agent 'nonexistent'"),
+        (lambda r: r["pipeline"].update(worker=4), "pipeline: unknown key(s) worker; valid: allow_failures"),
+        (lambda r: r["suites"]["smoke"].update(seed=[1]), "suites.smoke: unknown key(s) seed; valid: algos"),
+        (lambda r: r["algos"]["dqn"].update(agent=f"{ROOT}/tests/plugins/syntax_error.py:Agent"), "SyntaxError"),
         (lambda r: r["algos"]["dqn"]["per_env"]["CartPole-v1"].update(lr=0.1), "unknown hyperparameter(s) lr"),
         (lambda r: r["algos"]["sb3_ppo"]["per_env"]["CartPole-v1"]["algo_kwargs"].update(lr=1), "unknown PPO argument(s) lr"),
     ],
@@ -91,3 +94,10 @@ def test_cli_leaderboard_corrupt_or_missing(tmp_path):
     (tmp_path / "smoke" / "leaderboard.csv").write_text("a,b\n1,2\n")
     wrong = run_cli("leaderboard", "smoke", "--results", str(tmp_path))
     assert wrong.returncode == 2 and "expected ['rank'" in wrong.stderr
+
+
+def test_cli_train_rejects_bad_budget_and_seed(tmp_path):
+    for args in (["--budget", "-1"], ["--seed", "-1"]):
+        result = run_cli("train", "dqn", "CartPole-v1", *args, "--results", str(tmp_path))
+        assert result.returncode == 2 and "--seed must be >= 0 and --budget > 0" in result.stderr
+    assert not any(tmp_path.iterdir())

@@ -87,7 +87,11 @@ def resolve(name: str) -> type[Agent]:
         return _BUILTINS[name]()
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == name:
-            return _check(ep.load(), name)
+            try:
+                loaded = ep.load()
+            except Exception as error:  # noqa: BLE001 - a broken plugin is a user error, one line
+                raise RlbenchError(f"cannot load agent entry point {name!r} ({ep.value}): {type(error).__name__}: {error}") from None
+            return _check(loaded, name)
     if ":" in name:
         return _check(_load_reference(name), name)
     raise unknown_choice("agent", name, [*available(), "<module>:<Class>", "<file.py>:<Class>"])
@@ -132,8 +136,11 @@ def _load_reference(reference: str) -> object:
                 spec.loader.exec_module(module)
         else:
             module = importlib.import_module(target)
-    except ImportError as error:
-        raise RlbenchError(f"cannot import agent module for {reference!r}: {error}") from error
+    except RlbenchError:
+        raise
+    except Exception as error:  # noqa: BLE001 - syntax or runtime errors in a plugin: one line, not a traceback
+        first = str(error).splitlines()[0] if str(error) else ""
+        raise RlbenchError(f"cannot import agent module for {reference!r}: {type(error).__name__}: {first}") from None
     try:
         return getattr(module, attribute)
     except AttributeError:
