@@ -46,24 +46,24 @@ def train(
     import dataclasses
 
     from rlbench.config import load_params, plan_runs
+    from rlbench.envs import get_entry
+    from rlbench.errors import unknown_choice
     from rlbench.launch import launch
     from rlbench.store import RunStore
 
     loaded = load_params(params)
     base = loaded.suite(suite)
     if algo not in loaded.algos:
-        raise RlbenchError(f"unknown algorithm {algo!r}; valid choices: {', '.join(sorted(loaded.algos))}")
-    from rlbench.envs import get_entry
-
+        raise unknown_choice("algorithm", algo, loaded.algos)
     get_entry(env)
     if seed < 0 or (budget is not None and budget <= 0):
         raise RlbenchError(f"--seed must be >= 0 and --budget > 0, got seed {seed}, budget {budget}")
     steps = budget if budget is not None else base.budget.get(env, max(base.budget.values()))
     adhoc = dataclasses.replace(base, name="adhoc", algos=(algo,), envs=(env,), seeds=(seed,), budget={env: steps})
-    loaded = dataclasses.replace(loaded, suites={**loaded.suites, "adhoc": adhoc})
+    specs = plan_runs(dataclasses.replace(loaded, suites={**loaded.suites, "adhoc": adhoc}), "adhoc")
     store = RunStore(results)
-    report = launch(plan_runs(loaded, "adhoc"), store, backend="serial", retries=0, progress=False)
-    spec = plan_runs(loaded, "adhoc")[0]
+    report = launch(specs, store, backend="serial", retries=0, progress=False)
+    spec = specs[0]
     if report.failed:
         raise RlbenchError(f"run failed: {report.failed[0][1]}")
     frame = store.load_eval([spec])
