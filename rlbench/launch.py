@@ -78,11 +78,11 @@ def attempt(spec: RunSpec, options: WorkerOptions) -> Outcome:
         return Outcome(spec, reason=f"{type(error).__name__}: {error}".splitlines()[0], traceback=traceback.format_exc())
 
 
-# A backend runs attempts and yields their outcomes as they finish, or (spec, reason) for a lost worker.
-Backend = Callable[[list[RunSpec], WorkerOptions, int], Iterator[Outcome | tuple[RunSpec, str]]]
+# A backend runs attempts and yields their outcomes as they finish (a lost worker is a failed outcome).
+Backend = Callable[[list[RunSpec], WorkerOptions, int], Iterator[Outcome]]
 
 
-def _serial(specs: list[RunSpec], options: WorkerOptions, workers: int) -> Iterator[Outcome | tuple[RunSpec, str]]:
+def _serial(specs: list[RunSpec], options: WorkerOptions, workers: int) -> Iterator[Outcome]:
     for spec in specs:
         yield attempt(spec, options)
 
@@ -93,7 +93,7 @@ def _init_worker() -> None:
     torch.set_num_threads(1)
 
 
-def _process_pool(specs: list[RunSpec], options: WorkerOptions, workers: int) -> Iterator[Outcome | tuple[RunSpec, str]]:
+def _process_pool(specs: list[RunSpec], options: WorkerOptions, workers: int) -> Iterator[Outcome]:
     """A pool of spawned workers with ``workers`` runs in flight.
 
     When a worker dies the pool breaks and every run in flight is lost, but only one of them is
@@ -125,7 +125,7 @@ def _process_pool(specs: list[RunSpec], options: WorkerOptions, workers: int) ->
             lost = list(in_flight.values())
             if len(lost) == 1 and lost[0].run_id in solo:
                 solo.discard(lost[0].run_id)
-                yield (lost[0], "worker process died")
+                yield Outcome(lost[0], reason="worker process died")
             else:
                 solo.update(spec.run_id for spec in lost)
                 pending[:0] = lost
@@ -133,7 +133,7 @@ def _process_pool(specs: list[RunSpec], options: WorkerOptions, workers: int) ->
             pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _ray(specs: list[RunSpec], options: WorkerOptions, workers: int) -> Iterator[Outcome | tuple[RunSpec, str]]:
+def _ray(specs: list[RunSpec], options: WorkerOptions, workers: int) -> Iterator[Outcome]:
     from rlbench.launch_ray import ray_backend
 
     yield from ray_backend(specs, options, workers, options.ray_address, options.gpus_per_run)
@@ -172,22 +172,20 @@ def launch(
     try:
         while queue:
             retry: list[RunSpec] = []
-            for item in BACKENDS[backend](queue, options, workers):
-                spec, outcome = (item.spec, item) if isinstance(item, Outcome) else (item[0], None)
+            for outcome in BACKENDS[backend](queue, options, workers):
+                spec = outcome.spec
                 attempts[spec.run_id] += 1
-                if outcome is not None and outcome.result is not None:
+                if outcome.result is not None:
                     store.write_run(spec, outcome.result.eval_rows, outcome.result.train_rows,
                                     {**provenance, **outcome.result.provenance, "attempts": attempts[spec.run_id]})
                     report.completed.append(spec.key)
                     bar.update(1)
                 else:
-                    reason = outcome.reason if outcome is not None else item[1]  # type: ignore[index]
-                    trace = outcome.traceback if outcome is not None else ""
                     if attempts[spec.run_id] <= retries:
                         retry.append(spec)
                         continue
-                    store.write_failure(spec, reason, trace, attempts[spec.run_id])
-                    report.failed.append((spec.key, reason))
+                    store.write_failure(spec, outcome.reason, outcome.traceback, attempts[spec.run_id])
+                    report.failed.append((spec.key, outcome.reason))
                     bar.update(1)
                 bar.set_postfix(done=len(report.completed), failed=len(report.failed))
             queue = retry

@@ -31,6 +31,8 @@ def _run_in_project(spec: RunSpec, options: object, project_dir: str) -> object:
 def ray_backend(
     specs: list[RunSpec], options: object, workers: int, address: str | None = None, gpus_per_run: float = 0.0
 ) -> Iterator[object]:
+    from rlbench.launch import Outcome
+
     try:
         import ray
     except ImportError:
@@ -51,4 +53,4 @@ def ray_backend(
             try:
                 yield ray.get(ref)
             except ray.exceptions.RayError as error:
-                yield (spec, f"ray task lost: {type(error).__name__}")
+                yield Outcome(spec, reason=f"ray task lost: {type(error).__name__}")
