@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import platform
 import subprocess
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
@@ -33,5 +35,29 @@ def git_state() -> dict[str, Any]:
         return {"commit": None, "dirty": None}
 
 
+@lru_cache(maxsize=1)
+def machine() -> dict[str, Any]:
+    """The processor a run computed on. Float results are bitwise reproducible on the same processor
+    model; another model may pick other math-library kernels (other rounding), so it is recorded."""
+    import torch
+
+    cpu = {"model name": platform.processor() or platform.machine()}
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if not line.strip():
+                    break  # the first processor describes them all
+                key, _, value = line.partition(":")
+                cpu[key.strip()] = value.strip()
+    except OSError:
+        pass
+    return {
+        "cpu": cpu["model name"],
+        "cpu_id": "/".join(cpu.get(key, "?") for key in ("vendor_id", "cpu family", "model", "stepping")),
+        "cpu_count": os.cpu_count(),
+        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+    }
+
+
 def code_provenance() -> dict[str, Any]:
-    return {"packages": package_versions(), "git": git_state()}
+    return {"packages": package_versions(), "git": git_state(), "machine": machine()}
