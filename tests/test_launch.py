@@ -43,6 +43,9 @@ def test_parallel_equals_serial(params, tmp_path):
     report = launch(specs, parallel, backend="process", workers=2, progress=False)
     assert len(report.completed) == len(specs) and not report.failed
     assert tree(serial.suite_dir("smoke")) == tree(parallel.suite_dir("smoke"))
+    # Provenance (apart from the hashed run files) names the processor the floats were computed on.
+    provenance = yaml.safe_load(parallel.provenance_path(specs[0]).read_text())
+    assert provenance["run_id"] == specs[0].run_id and provenance["machine"]["cpu_id"].count("/") == 3
     again = launch(specs, parallel, backend="process", workers=2, progress=False)
     assert again.completed == [] and len(again.skipped) == len(specs)
 
