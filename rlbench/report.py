@@ -132,7 +132,9 @@ def render_markdown(
     out.append("## Provenance\n")
     versions = ", ".join(f"{name} {version}" for name, version in package_versions().items())
     out.append(f"Packages: {versions}. Run ids, environment versions and wrappers are in each run's `config.json`; "
-               "wall times, speeds, hosts and git commits in `results/provenance/` (kept out of hashed results).\n")
+               "wall times, speeds, hosts, git commits and the processor of every run in `results/provenance/` (kept out "
+               "of hashed results). A run is bitwise reproducible on the same processor model; on another, the math "
+               "library may round differently and the run becomes another sample of the same distribution.\n")
     out.append("## Failed runs\n")
     out.append(_table(tables.get("failures"), "_no failed runs_"))
     if excluded:
