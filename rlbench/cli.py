@@ -141,7 +141,8 @@ def leaderboard(
     shown = board.assign(iqm=[f"{p:.3f} [{lo:.3f}, {hi:.3f}]" for p, lo, hi in
                               zip(board.iqm, board.iqm_lower, board.iqm_upper)])
     columns = ["rank", "label", "runs", "iqm", "median", "optimality_gap", "auc", "seed_std", "poi_vs_best_builtin"]
-    typer.echo(shown[columns].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    # The best built-in algorithm has no probability of improvement over itself.
+    typer.echo(shown[columns].to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="—"))
     failures = results / suite / "failures.csv"
     if failures.is_file():
         failed = read_csv_checked(failures, "failure table", "")
