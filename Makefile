@@ -14,15 +14,21 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
 	touch $@
 
-## Train the default suite with `dvc repro` and build its tables, plots and report.
+## Reproduce every published suite (pipeline.publish in params.yaml) with `dvc repro`.
+# `rlbench plan` first records every run id (results/plans/<suite>.json): it sees agent code that DVC
+# cannot, such as a plugin installed from outside the repository, so a changed plugin is retrained.
 # `make reproduce DVC_ARGS=--force` reruns every stage (finished runs are still reused).
 reproduce: setup
+	$(BIN)/rlbench plan
 	$(BIN)/dvc repro $(DVC_ARGS)
 	@echo
-	@echo "Runs:        results/runs/<suite>/<algo>/<env>/seed_<n>/"
-	@echo "Tables:      results/<suite>/ (aggregate, per-environment, probability of improvement, leaderboard)"
-	@echo "Plots:       reports/<suite>/*.png|svg"
-	@echo "Report:      reports/<suite>/report.md and report.html"
+	@for suite in $$($(BIN)/python -c "from rlbench.config.params import load_params; print(' '.join(load_params().pipeline.publish))"); do \
+	  echo "Suite $$suite:"; \
+	  echo "  runs        results/runs/$$suite/<algo>/<env>/seed_<n>/"; \
+	  echo "  tables      results/$$suite/ (leaderboard, aggregate, per_env, probability_of_improvement, ...)"; \
+	  echo "  plots       reports/$$suite/*.png|svg"; \
+	  echo "  report      reports/$$suite/report.md and report.html"; \
+	done
 	@echo "Atari 100k:  results/atari100k/ and reports/atari100k/"
 
 ## Run the tests (learning tests and the smoke pipeline included).

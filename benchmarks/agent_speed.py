@@ -13,8 +13,9 @@ import argparse
 import dataclasses
 import resource
 
-from rlbench.config import load_params, plan_runs
-from rlbench.runner import execute_run
+from rlbench.config.params import load_params
+from rlbench.config.plan import plan_suite
+from rlbench.training.runner import execute_run
 
 
 def main() -> None:
@@ -26,7 +27,7 @@ def main() -> None:
     params = load_params()
     speeds: dict[tuple[str, str], float] = {}
     print(f"{'env':<14} {'algo':<20} {'steps/s':>9} {'wall s':>8}")
-    for spec in plan_runs(params, args.suite):
+    for spec in list(plan_suite(params, args.suite).runs):
         if spec.seed != params.suite(args.suite).seeds[0] or spec.env not in args.envs:
             continue
         spec = dataclasses.replace(spec, budget=args.steps, eval_every=args.steps, eval_episodes=1)

@@ -16,9 +16,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from rlbench.config import load_params, plan_runs
-from rlbench.launch import launch
-from rlbench.store import RunStore
+from rlbench.config.params import load_params
+from rlbench.config.plan import plan_suite
+from rlbench.execution.launcher import launch
+from rlbench.storage.run_store import RunStore
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -36,7 +37,7 @@ def main() -> None:
     if args.seeds:
         suite = dataclasses.replace(params.suite(args.suite), seeds=tuple(args.seeds))
         params = dataclasses.replace(params, suites={**params.suites, args.suite: suite})
-    specs = plan_runs(params, args.suite)
+    specs = list(plan_suite(params, args.suite).runs)
     workers = args.workers or os.cpu_count()
     walls, trees = {}, {}
     with tempfile.TemporaryDirectory() as tmp:

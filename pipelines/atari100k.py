@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 
 from rlbench.errors import RlbenchError
-from rlbench.external import publish_external
-from rlbench.scores import atari100k_data_dir, load_external_scores
+from rlbench.reporting.external import publish_external
+from rlbench.scores.external import atari100k_data_dir, load_external_scores
 
 AGENTS: tuple[str, ...] = (
     "DER", "OTRainbow", "DrQ", "DrQ(eps)", "SPR", "CURL", "SimPLe", "IRIS", "PlayVirtual",

@@ -1,17 +1,14 @@
-"""DVC stage `normalization`: random-policy and solved-threshold scores of the suite's environments."""
+"""DVC stage `normalization@<suite>`: random-policy and solved-threshold scores of the suite's environments."""
 
 import sys
 
-from rlbench.config import load_params
-from rlbench.io_utils import write_csv_atomic
-from rlbench.normalization import normalization_table
-from rlbench.publish import normalization_path
-
-EPISODES = 100
+from rlbench.config.params import load_params
+from rlbench.errors import RlbenchError
+from rlbench.scores.normalization import write_normalization
 
 if __name__ == "__main__":
-    params = load_params("params.yaml")
-    suite = params.suite(params.pipeline.suite)
-    table = normalization_table(suite.envs, EPISODES, params.pipeline.stats_seed)
-    write_csv_atomic(normalization_path("results", suite.name), table, float_format="%.4f")
-    sys.exit(0)
+    try:
+        params = load_params("params.yaml")
+        write_normalization(params.suite(sys.argv[1]), "results", params.pipeline.stats_seed)
+    except RlbenchError as error:
+        sys.exit(f"error: {error}")

@@ -1,4 +1,8 @@
-"""The ``rlbench`` command line: thin over the package modules."""
+"""The ``rlbench`` command line: thin over the package modules.
+
+Every user error (a bad name, a malformed ``params.yaml``, a corrupt result file, an unknown
+option or a missing argument) is one line on stderr and exit status 2.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +12,26 @@ from typing import Annotated, Optional
 
 import typer
 
+# typer vendors click; its exception classes are these (the installed click's are never raised here).
+from typer._click.exceptions import ClickException, UsageError
+
 from rlbench.errors import RlbenchError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Reproducible deep-RL benchmark.")
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Reproducible deep-RL benchmark.")
 
 ParamsOption = Annotated[Path, typer.Option("--params", help="The params.yaml to read.")]
 ResultsOption = Annotated[Path, typer.Option("--results", help="Results root (run store).")]
+ReportsOption = Annotated[Path, typer.Option("--reports", help="Reports root.")]
+SuiteArgument = Annotated[str, typer.Argument(help="A suite of params.yaml (see `rlbench list`).")]
 
 
 @app.command("list")
 def list_choices(params: ParamsOption = Path("params.yaml")) -> None:
     """List algorithms, environments and suites."""
     from rlbench.agents.registry import available
-    from rlbench.config import load_params
-    from rlbench.envs import ENVIRONMENTS
+    from rlbench.config.params import load_params
+    from rlbench.envs.registry import ENVIRONMENTS
 
     loaded = load_params(params)
     typer.echo("agents (registry):  " + ", ".join(available()))
@@ -29,15 +39,38 @@ def list_choices(params: ParamsOption = Path("params.yaml")) -> None:
     typer.echo("environments:       " + ", ".join(ENVIRONMENTS))
     for suite in loaded.suites.values():
         budgets = ", ".join(f"{env}={steps}" for env, steps in suite.budget.items())
-        typer.echo(f"suite {suite.name}: {len(suite.algos)} algos x {len(suite.envs)} envs x {len(suite.seeds)} seeds; {budgets}")
+        published = " (published)" if suite.name in loaded.pipeline.publish else ""
+        typer.echo(f"suite {suite.name}{published}: {len(suite.algos)} algos x {len(suite.envs)} envs x "
+                   f"{len(suite.seeds)} seeds; {budgets}")
+
+
+@app.command()
+def plan(
+    suites: Annotated[Optional[list[str]], typer.Argument(help="Suites to plan (default: pipeline.publish).")] = None,
+    params: ParamsOption = Path("params.yaml"),
+    results: ResultsOption = Path("results"),
+) -> None:
+    """Write results/plans/<suite>.json (every run id) when it changed: the pipeline's view of the code.
+
+    `make reproduce` runs this before `dvc repro`, so a changed plugin installed outside the
+    repository (which DVC cannot see) still makes the pipeline retrain its runs.
+    """
+    from rlbench.config.params import load_params
+    from rlbench.config.plan import plan_suite
+    from rlbench.storage.plans import plan_path, write_plan
+
+    loaded = load_params(params)
+    for name in suites or loaded.pipeline.publish:
+        changed = write_plan(plan_suite(loaded, name), results)
+        typer.echo(f"plan {name}: {'updated' if changed else 'unchanged'} ({plan_path(results, name)})")
 
 
 @app.command()
 def train(
     algo: Annotated[str, typer.Argument(help="An algorithm of params.yaml (algos:).")],
     env: Annotated[str, typer.Argument(help="An environment name (see `rlbench list`).")],
-    seed: int = 0,
-    budget: Annotated[Optional[int], typer.Option(help="Environment steps (default: the suite's budget).")] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Run seed.")] = 0,
+    budget: Annotated[Optional[int], typer.Option(min=1, help="Environment steps (default: the suite's budget).")] = None,
     suite: Annotated[str, typer.Option(help="Suite whose budget/evaluation settings apply.")] = "default",
     params: ParamsOption = Path("params.yaml"),
     results: ResultsOption = Path("results"),
@@ -45,27 +78,26 @@ def train(
     """Train one run and store it under results/runs/adhoc/<algo>/<env>/seed_<n>."""
     import dataclasses
 
-    from rlbench.config import load_params, plan_runs
-    from rlbench.envs import get_entry
+    from rlbench.config.params import load_params
+    from rlbench.config.plan import plan_suite
+    from rlbench.envs.registry import get_entry
     from rlbench.errors import unknown_choice
-    from rlbench.launch import launch
-    from rlbench.store import RunStore
+    from rlbench.execution.launcher import run_suite
+    from rlbench.storage.run_store import RunStore
 
     loaded = load_params(params)
     base = loaded.suite(suite)
     if algo not in loaded.algos:
         raise unknown_choice("algorithm", algo, loaded.algos)
     get_entry(env)
-    if seed < 0 or (budget is not None and budget <= 0):
-        raise RlbenchError(f"--seed must be >= 0 and --budget > 0, got seed {seed}, budget {budget}")
     steps = budget if budget is not None else base.budget.get(env, max(base.budget.values()))
     adhoc = dataclasses.replace(base, name="adhoc", algos=(algo,), envs=(env,), seeds=(seed,), budget={env: steps})
-    specs = plan_runs(dataclasses.replace(loaded, suites={**loaded.suites, "adhoc": adhoc}), "adhoc")
-    store = RunStore(results)
-    report = launch(specs, store, backend="serial", retries=0, progress=False)
-    spec = specs[0]
+    adhoc_params = dataclasses.replace(loaded, suites={**loaded.suites, "adhoc": adhoc})
+    planned = plan_suite(adhoc_params, "adhoc")
+    report = run_suite(adhoc_params, "adhoc", results, plan=planned, backend="serial", retries=0, progress=False)
     if report.failed:
         raise RlbenchError(f"run failed: {report.failed[0][1]}")
+    store, spec = RunStore(results), planned.runs[0]
     frame = store.load_eval([spec])
     final = frame[frame.step == frame.step.max()]["return"].mean()
     typer.echo(f"{spec.key}: final evaluation return {final:.2f} -> {store.run_dir(spec)}")
@@ -73,69 +105,103 @@ def train(
 
 @app.command("run-suite")
 def run_suite(
-    suite: Annotated[Optional[str], typer.Argument(help="Suite name (default: pipeline.suite).")] = None,
+    suite: SuiteArgument,
     backend: Annotated[Optional[str], typer.Option(help="serial | process | ray (default: pipeline.backend).")] = None,
-    workers: Annotated[Optional[int], typer.Option(help="Parallel workers (0 = cores).")] = None,
-    retries: Annotated[Optional[int], typer.Option(help="Extra attempts per failing run.")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=0, help="Parallel workers (0 = cores).")] = None,
+    retries: Annotated[Optional[int], typer.Option(min=0, help="Extra attempts per failing run.")] = None,
     address: Annotated[Optional[str], typer.Option(help="Ray cluster address (else RAY_ADDRESS, else local).")] = None,
-    gpus_per_run: Annotated[float, typer.Option(help="GPUs per Ray task.")] = 0.0,
-    checkpoint_every: Annotated[Optional[int], typer.Option(help="Env steps between checkpoints (0 = off).")] = None,
+    gpus_per_run: Annotated[float, typer.Option(min=0.0, help="GPUs per Ray task.")] = 0.0,
+    checkpoint_every: Annotated[Optional[int], typer.Option(min=0, help="Env steps between resume checkpoints (0 = off).")] = None,
     allow_failures: Annotated[bool, typer.Option("--allow-failures/--strict", help="Exit 0 despite failed runs (the DVC stage's setting: pipeline.allow_failures).")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     params: ParamsOption = Path("params.yaml"),
     results: ResultsOption = Path("results"),
 ) -> None:
     """Train every unfinished run of a suite (finished runs are reused)."""
-    from rlbench.config import load_params
-    from rlbench.launch import run_suite as launch_suite
+    from rlbench.config.params import BACKENDS, load_params
+    from rlbench.errors import unknown_choice
+    from rlbench.execution.launcher import run_suite as launch_suite
 
+    if backend is not None and backend not in BACKENDS:
+        raise unknown_choice("backend", backend, BACKENDS)
     loaded = load_params(params)
-    name = suite or loaded.pipeline.suite
+    loaded.suite(suite)
     report = launch_suite(
-        loaded, name, results, backend=backend, workers=workers, retries=retries,
+        loaded, suite, results, backend=backend, workers=workers, retries=retries,
         checkpoint_every=checkpoint_every, ray_address=address, gpus_per_run=gpus_per_run, progress=progress,
     )
-    typer.echo(f"suite {name}: " + report.summary())
+    typer.echo(f"suite {suite}: " + report.summary())
     if report.failed and not allow_failures:
         raise typer.Exit(1)
 
 
+def _analyse(params: Path, suite: str, results: Path, reports: Path, algos: list[str] | None) -> Path:
+    """Plan ``suite`` afresh (recording the plan), make sure it has a normalisation table, and report it."""
+    from rlbench.config.params import load_params
+    from rlbench.config.plan import plan_suite
+    from rlbench.reporting.suite_outputs import compare, publish_suite
+    from rlbench.scores.normalization import normalization_path, write_normalization
+    from rlbench.storage.plans import write_plan
+
+    loaded = load_params(params)
+    planned = plan_suite(loaded, suite)
+    write_plan(planned, results)
+    if not normalization_path(results, suite).is_file():
+        write_normalization(planned.suite, results, loaded.pipeline.stats_seed)
+    if algos:
+        return compare(planned, loaded.pipeline, algos, results, reports)
+    publish_suite(planned, loaded.pipeline, results, reports)
+    return reports / suite
+
+
 @app.command()
 def report(
-    suite: Annotated[str, typer.Argument(help="Suite whose runs to compare.")],
+    suite: SuiteArgument,
     algos: Annotated[Optional[str], typer.Option(help="Comma-separated algorithms (default: all of the suite).")] = None,
     params: ParamsOption = Path("params.yaml"),
     results: ResultsOption = Path("results"),
-    reports: Annotated[Path, typer.Option(help="Reports root.")] = Path("reports"),
+    reports: ReportsOption = Path("reports"),
 ) -> None:
-    """Write a comparison report (Markdown + self-contained HTML) of a suite's algorithms."""
-    from rlbench.config import load_params
-    from rlbench.publish import compare, publish_suite
-
-    loaded = load_params(params)
-    if algos:
-        directory = compare(loaded, suite, [a.strip() for a in algos.split(",") if a.strip()], results, reports)
-    else:
-        publish_suite(loaded, suite, results, reports)
-        directory = reports / suite
+    """Write the tables and report of a suite that has runs, or a comparison report of some of its algorithms."""
+    selected = [a.strip() for a in algos.split(",") if a.strip()] if algos else None
+    directory = _analyse(params, suite, results, reports, selected)
     typer.echo(f"report: {directory / 'report.md'} and {directory / 'report.html'}")
 
 
 @app.command()
 def leaderboard(
-    suite: Annotated[str, typer.Argument(help="Suite whose leaderboard to print.")],
+    suite: SuiteArgument,
     params: ParamsOption = Path("params.yaml"),
     results: ResultsOption = Path("results"),
+    reports: ReportsOption = Path("reports"),
 ) -> None:
-    """Print a suite's leaderboard (from results/<suite>/leaderboard.csv, built by `dvc repro`)."""
-    from rlbench.analysis import LEADERBOARD_COLUMNS
-    from rlbench.config import load_params
-    from rlbench.io_utils import read_csv_checked
+    """Print a suite's leaderboard (analysing its runs first when the suite has no tables yet).
 
-    config = load_params(params).suite(suite)
+    Refuses a leaderboard made from another plan than today's code and params.yaml would make.
+    """
+    from rlbench.config.params import load_params
+    from rlbench.config.plan import plan_suite
+    from rlbench.reporting.leaderboard import LEADERBOARD_COLUMNS
+    from rlbench.storage.files import read_csv_checked
+    from rlbench.storage.plans import read_plan
+
+    loaded = load_params(params)
+    config = loaded.suite(suite)
     path = results / suite / "leaderboard.csv"
-    board = read_csv_checked(path, "leaderboard", f"run `dvc repro` (pipeline.suite: {suite}) or `rlbench report {suite}`",
-                             LEADERBOARD_COLUMNS)
+    if not path.is_file():
+        if not (results / "runs" / suite).is_dir():
+            raise RlbenchError(f"no runs of suite {suite} under {results / 'runs' / suite}: run `rlbench run-suite {suite}` "
+                               "(or `make reproduce` for a published suite) first")
+        _analyse(params, suite, results, reports, None)
+    board = read_csv_checked(path, "leaderboard", f"run `rlbench report {suite}`", LEADERBOARD_COLUMNS)
+    current, recorded = plan_suite(loaded, suite), read_plan(results, suite)
+    if current != recorded:
+        now, then = ({r.run_id: r.algo for r in p.runs} for p in (current, recorded))
+        changed = {now.get(i) or then[i] for i in set(now) ^ set(then)}
+        changed |= {a for a in set(current.algos) | set(recorded.algos) if current.algos.get(a) != recorded.algos.get(a)}
+        raise RlbenchError(f"the results of suite {suite} are stale: the runs of {', '.join(sorted(changed)) or 'the suite'} "
+                           f"do not match today's code and params.yaml; run `make reproduce` (published suites) or "
+                           f"`rlbench run-suite {suite} && rlbench report {suite}`")
     budgets = ", ".join(f"{env} {steps:,} steps" for env, steps in config.budget.items())
     typer.echo(f"Leaderboard of suite {suite}: {budgets}; {len(config.seeds)} seeds")
     shown = board.assign(iqm=[f"{p:.3f} [{lo:.3f}, {hi:.3f}]" for p, lo, hi in
@@ -156,14 +222,14 @@ def import_scores(
     human: Annotated[Path, typer.Option(help="Reference scores, {game: [score]} JSON (e.g. HUMAN.json).")],
     random: Annotated[Path, typer.Option(help="Random-policy scores, {game: [score]} JSON.")],
     out: Annotated[Path, typer.Option(help="Directory for the tables and plots.")] = Path("results/external"),
-    seed: int = 0,
-    reps: int = 2000,
+    seed: Annotated[int, typer.Option(min=0, help="Bootstrap seed.")] = 0,
+    reps: Annotated[int, typer.Option(min=1, help="Bootstrap resamples.")] = 2000,
 ) -> None:
     """Aggregate table (median, IQM, mean, optimality gap with CIs) of score files from other tools."""
     import numpy as np
 
-    from rlbench.external import publish_external
-    from rlbench.scores import load_external_scores
+    from rlbench.reporting.external import publish_external
+    from rlbench.scores.external import load_external_scores
 
     paths = sources[0] if len(sources) == 1 and sources[0].is_dir() else sources
     scores = load_external_scores(paths, human, random)
@@ -172,24 +238,26 @@ def import_scores(
     typer.echo(f"tables and plots: {out}")
 
 
+def _usage_line(error: UsageError) -> str:
+    command = error.ctx.command_path if error.ctx is not None else "rlbench"
+    return f"error: {error.format_message()} (see `{command} --help`)"
+
+
 def main() -> None:
-    """Entry point: RlbenchError becomes one line on stderr and exit status 2."""
+    """Entry point: user errors become one line on stderr and exit status 2."""
     try:
         status = app(standalone_mode=False)  # click returns the code of a typer.Exit here
     except RlbenchError as error:
         typer.echo(f"error: {error}", err=True)
         sys.exit(2)
-    except typer.Exit as done:
-        sys.exit(done.exit_code)
-    except typer.Abort:
+    except UsageError as error:  # unknown option, missing argument, bad value
+        typer.echo(_usage_line(error), err=True)
+        sys.exit(2)
+    except ClickException as error:
+        typer.echo(f"error: {error.format_message()}", err=True)
+        sys.exit(error.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
         sys.exit(130)
-    except Exception as error:  # click usage errors
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
-            sys.exit(error.exit_code)
-        raise
     sys.exit(status if isinstance(status, int) else 0)
 
 

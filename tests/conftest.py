@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
 import sys
@@ -9,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from rlbench.config import Params, load_params
+from rlbench.config.params import Params, load_params
+from rlbench.config.plan import RunSpec, plan_suite
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -37,3 +39,9 @@ def copy_project(destination: Path) -> Path:
 
 def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(BIN / "rlbench"), *args], cwd=cwd, capture_output=True, text=True)
+
+
+def smoke_spec(params: Params, algo: str, seed: int = 0, budget: int = 1500) -> RunSpec:
+    """A run of the smoke suite with a smaller budget (evaluated every 500 steps)."""
+    spec = next(s for s in plan_suite(params, "smoke").runs if s.algo == algo and s.seed == seed)
+    return dataclasses.replace(spec, budget=budget, eval_every=500)

@@ -1,19 +1,20 @@
 """The agent interface every algorithm meets, in-house or Stable-Baselines3 alike.
 
-The runner only ever talks to this interface, so it never branches on an algorithm's name:
+The training code only ever talks to this interface, so it never branches on an algorithm's name:
 
-* ``Agent.act(obs, explore)`` picks one action (``explore=False`` is the greedy/deterministic
-  policy used by the evaluation protocol);
-* ``Agent.train(total_steps, monitor)`` trains for ``total_steps`` environment steps and reports
-  every step and finished episode to ``monitor`` (which runs evaluations on schedule).
-
-In-house agents are written Dopamine/Acme style as ``act / observe / update`` and inherit
-``OnlineAgent``, whose single environment loop (``run_env_loop``) drives them. Agents that own their
-training loop (SB3) implement ``train`` directly and forward steps to the same monitor.
+* ``OnlineAgent`` (Dopamine/Acme style) is driven step by step by rlbench's one environment loop
+  (:func:`rlbench.training.loop.run_env_loop`): ``observe_first`` at every episode start,
+  ``act``, ``observe`` each transition, ``update``;
+* an ``Agent`` that owns its training loop (the SB3 adapters) implements ``train(total_steps,
+  monitor)`` and reports every step and finished episode to the same monitor;
+* evaluation in the middle of training goes through ``evaluation_policy()``: a ``Policy`` that
+  acts greedily/deterministically on a *snapshot* of the agent, so evaluating can never change the
+  training agent's networks, random streams or recurrent state.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -23,11 +24,11 @@ from typing import Any, ClassVar, Protocol
 import gymnasium as gym
 import numpy as np
 
-from rlbench.seeding import RunSeeds, int_seed
+from rlbench.seeding import RunSeeds
 
 
 class TrainingMonitor(Protocol):
-    """What an agent reports to while it trains (implemented by the runner)."""
+    """What an agent reports to while it trains (implemented by :class:`rlbench.training.monitor.RunMonitor`)."""
 
     def on_step(self, step: int) -> None:
         """Called after environment step ``step`` (and once with 0 before training)."""
@@ -36,10 +37,20 @@ class TrainingMonitor(Protocol):
         """A training episode finished at environment step ``step``."""
 
     def checkpoint_due(self, step: int) -> bool:
-        """Whether the agent should hand a checkpoint over now (at an episode boundary)."""
+        """Whether the loop should hand over a resume checkpoint now (at an episode boundary)."""
 
     def save_checkpoint(self, step: int, state: dict[str, Any]) -> None:
-        """Persist ``state`` (tensors, numpy-free plain Python) for a later resume."""
+        """Persist ``state`` (tensors and plain Python) for a later resume."""
+
+
+class Policy(Protocol):
+    """An evaluation policy: greedy/deterministic actions, episode by episode."""
+
+    def reset(self) -> None:
+        """A new episode starts (clears recurrent state or glimpse history)."""
+
+    def act(self, obs: np.ndarray) -> Any:
+        """The action for ``obs``."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +67,8 @@ class AgentContext:
     """The run's per-source random streams."""
     make_env: Callable[[int | None], gym.Env]
     """Builds a fresh wrapped training environment; the int seeds its first reset."""
+    total_steps: int
+    """The training budget in environment steps, known before the first step (schedules use it)."""
     resume_state: dict[str, Any] | None = None
     """A checkpoint to continue from, or None for a fresh start."""
 
@@ -70,6 +83,19 @@ class Transition:
     next_obs: np.ndarray
     terminated: bool
     truncated: bool
+
+
+class GreedyPolicy:
+    """Evaluation through ``act(obs, explore=False)`` of an agent snapshot the caller owns."""
+
+    def __init__(self, agent: "Agent") -> None:
+        self.agent = agent
+
+    def reset(self) -> None:
+        pass
+
+    def act(self, obs: np.ndarray) -> Any:
+        return self.agent.act(obs, explore=False)
 
 
 class Agent(ABC):
@@ -95,19 +121,30 @@ class Agent(ABC):
 
     @abstractmethod
     def act(self, obs: np.ndarray, explore: bool) -> Any:
-        """One action for one observation; ``explore=False`` is the evaluation policy."""
+        """One action for one observation; ``explore=False`` is the evaluation policy's action."""
 
-    @abstractmethod
+    def evaluation_policy(self) -> Policy:
+        """A policy on a snapshot of this agent, for the evaluation protocol.
+
+        The default deep-copies the whole agent; agents with large state (replay buffers,
+        environments) override it with a snapshot of what acting needs.
+        """
+        return GreedyPolicy(copy.deepcopy(self))
+
     def train(self, total_steps: int, monitor: TrainingMonitor) -> None:
-        """Train for ``total_steps`` environment steps, reporting to ``monitor``."""
+        """Agents that own their training loop implement this; ``OnlineAgent``s are driven by rlbench's loop."""
+        raise NotImplementedError(f"{type(self).__name__} neither is an OnlineAgent nor implements train()")
 
 
 class OnlineAgent(Agent):
-    """An agent driven step by step: ``act`` → ``observe`` → ``update``.
+    """An agent driven step by step: ``observe_first`` → (``act`` → ``observe`` → ``update``)*.
 
     Subclasses supporting checkpoints implement ``state_dict``/``load_state_dict``; the loop adds
     its own position (step, environment RNG) and resumes at an episode boundary.
     """
+
+    def observe_first(self, obs: np.ndarray) -> None:
+        """An episode starts with ``obs`` (recurrent agents reset their state here)."""
 
     @abstractmethod
     def observe(self, transition: Transition) -> None:
@@ -122,60 +159,3 @@ class OnlineAgent(Agent):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         raise NotImplementedError(f"{type(self).__name__} does not support checkpoints")
-
-    total_steps: int = 0
-    """The training budget, known before the first step (schedules such as epsilon decay use it)."""
-
-    def train(self, total_steps: int, monitor: TrainingMonitor) -> None:
-        self.total_steps = total_steps
-        run_env_loop(self, total_steps, monitor)
-
-
-def run_env_loop(agent: OnlineAgent, total_steps: int, monitor: TrainingMonitor) -> None:
-    """The single training loop of every ``OnlineAgent``.
-
-    Checkpoints are taken only at episode boundaries, before the next reset, so the only
-    environment state to restore is its random generator.
-    """
-    context = agent.context
-    resume = context.resume_state
-    if resume is None:
-        env = context.make_env(_first_seed(context.seeds))
-        obs, _ = env.reset()
-        step = 0
-    else:
-        env = context.make_env(None)
-        agent.load_state_dict(resume["agent"])
-        env.unwrapped.np_random = _generator_from_state(resume["env_rng"])
-        obs, _ = env.reset()
-        step = int(resume["step"])
-    monitor.on_step(step)  # evaluates at step 0, or at a resumed step whose evaluation was still due
-    episode_return, episode_length = 0.0, 0
-    while step < total_steps:
-        action = agent.act(obs, explore=True)
-        next_obs, reward, terminated, truncated, _ = env.step(action)
-        step += 1
-        agent.observe(Transition(obs, action, float(reward), next_obs, bool(terminated), bool(truncated)))
-        agent.update(step)
-        episode_return += float(reward)
-        episode_length += 1
-        obs = next_obs
-        if terminated or truncated:
-            monitor.on_episode_end(step, episode_return, episode_length)
-            if agent.supports_checkpoint and step < total_steps and monitor.checkpoint_due(step):
-                state = {"agent": agent.state_dict(), "step": step, "env_rng": env.unwrapped.np_random.bit_generator.state}
-                monitor.save_checkpoint(step, state)
-            obs, _ = env.reset()
-            episode_return, episode_length = 0.0, 0
-        monitor.on_step(step)
-    env.close()
-
-
-def _first_seed(seeds: RunSeeds) -> int:
-    return int_seed(seeds.env)
-
-
-def _generator_from_state(state: dict[str, Any]) -> np.random.Generator:
-    bit_generator = getattr(np.random, state["bit_generator"])()
-    bit_generator.state = state
-    return np.random.Generator(bit_generator)

@@ -22,8 +22,8 @@ import torch
 import torch.nn.functional as F
 
 from rlbench.agents.base import AgentContext, OnlineAgent, Transition
-from rlbench.nets import build_network
-from rlbench.replay import ReplayBuffer
+from rlbench.nets.registry import build_network
+from rlbench.replay.buffer import ReplayBuffer
 from rlbench.seeding import generator
 
 
@@ -54,6 +54,26 @@ def linear_epsilon(step: int, initial: float, final: float, decay_steps: float) 
     if decay_steps <= 0:
         return final
     return initial + (final - initial) * min(1.0, step / decay_steps)
+
+
+def greedy_action(q_net: torch.nn.Module, obs: np.ndarray) -> int:
+    """argmax_a Q(obs, a), consuming no randomness."""
+    with torch.inference_mode():
+        q = q_net(torch.as_tensor(obs).unsqueeze(0))
+    return int(q.argmax(dim=1).item())
+
+
+class GreedyQPolicy:
+    """The evaluation policy: greedy actions of a Q-network snapshot."""
+
+    def __init__(self, q_net: torch.nn.Module) -> None:
+        self.q_net = q_net
+
+    def reset(self) -> None:
+        pass
+
+    def act(self, obs: np.ndarray) -> int:
+        return greedy_action(self.q_net, obs)
 
 
 @dataclass(frozen=True)
@@ -87,7 +107,7 @@ class DQNConfig:
     double_dqn: bool = False
     """Use Double-DQN targets (van Hasselt et al. 2016)."""
     network: str = "mlp"
-    """Q-network architecture, a name in ``rlbench.nets.NETWORKS``."""
+    """Q-network architecture, a name in ``rlbench.nets.registry.NETWORKS``."""
     net_arch: tuple[int, ...] = (256, 256)
     """Hidden layer sizes of the Q-network."""
 
@@ -132,21 +152,17 @@ class DQNAgent(OnlineAgent):
     def epsilon(self) -> float:
         """The current exploration rate."""
         c = self.config
-        decay_steps = c.exploration_fraction * self.total_steps
+        decay_steps = c.exploration_fraction * self.context.total_steps
         return linear_epsilon(self.num_timesteps, c.exploration_initial_eps, c.exploration_final_eps, decay_steps)
 
-    def greedy_action(self, obs: np.ndarray) -> int:
-        """argmax_a Q(obs, a), consuming no randomness."""
-        with torch.inference_mode():
-            q = self.q_net(torch.as_tensor(obs).unsqueeze(0))
-        return int(q.argmax(dim=1).item())
-
     def act(self, obs: np.ndarray, explore: bool) -> int:
-        if not explore:
-            return self.greedy_action(obs)
-        if self.num_timesteps < self.config.learning_starts or self.rng.random() < self.epsilon:
+        if explore and (self.num_timesteps < self.config.learning_starts or self.rng.random() < self.epsilon):
             return int(self.rng.integers(self.n_actions))
-        return self.greedy_action(obs)
+        return greedy_action(self.q_net, obs)
+
+    def evaluation_policy(self) -> GreedyQPolicy:
+        """Greedy actions of a copy of the online Q-network."""
+        return GreedyQPolicy(copy.deepcopy(self.q_net))
 
     def observe(self, transition: Transition) -> None:
         self.replay.add(transition.obs, transition.action, transition.reward, transition.next_obs, transition.terminated)

@@ -16,7 +16,7 @@ import importlib.util
 import inspect
 import sys
 from collections.abc import Callable
-from importlib.metadata import entry_points, version
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from rlbench.agents.base import Agent
@@ -95,28 +95,6 @@ def resolve(name: str) -> type[Agent]:
     if ":" in name:
         return _check(_load_reference(name), name)
     raise unknown_choice("agent", name, [*available(), "<module>:<Class>", "<file.py>:<Class>"])
-
-
-# The modules every run's results depend on besides its agent's own file, and the packages whose
-# numerics shape them: a change to any of these makes new run ids, so results are never reused stale.
-SHARED_TRAINING_MODULES = ("agents/base.py", "runner.py", "evaluation.py", "envs.py", "seeding.py", "nets.py", "replay.py")
-RESULT_PACKAGES = ("torch", "numpy", "gymnasium", "stable-baselines3")
-
-
-def code_digest(agent_cls: type[Agent]) -> str:
-    """Digest of the code behind a run: the agent's source file, rlbench's shared training
-    modules and the versions of the packages that shape results. Part of a run's identity."""
-    digest = hashlib.sha256()
-    try:
-        digest.update(Path(inspect.getfile(agent_cls)).read_bytes())
-    except (TypeError, OSError):
-        digest.update(agent_cls.__qualname__.encode())
-    package_root = Path(__file__).resolve().parents[1]
-    for module in SHARED_TRAINING_MODULES:
-        digest.update((package_root / module).read_bytes())
-    for package in RESULT_PACKAGES:
-        digest.update(f"{package}=={version(package)}".encode())
-    return digest.hexdigest()[:16]
 
 
 def _load_reference(reference: str) -> object:

@@ -25,7 +25,7 @@ from torch import nn
 from torch.distributions import Categorical, Distribution, Normal
 
 from rlbench.agents.base import AgentContext, OnlineAgent, Transition
-from rlbench.nets import build_network
+from rlbench.nets.registry import build_network
 from rlbench.seeding import child, generator
 
 
@@ -53,6 +53,30 @@ def baseline_loss(values: torch.Tensor, returns: torch.Tensor) -> torch.Tensor:
     return ((values - returns) ** 2).mean()
 
 
+def _policy_output(policy_net: nn.Module, obs: np.ndarray) -> torch.Tensor:
+    with torch.inference_mode():
+        return policy_net(torch.as_tensor(obs).unsqueeze(0))[0]
+
+
+class GreedyPolicyNet:
+    """The evaluation policy: the most likely action (Categorical) or the clipped mean (Gaussian)."""
+
+    def __init__(self, policy_net: nn.Module, discrete: bool, low: np.ndarray | None, high: np.ndarray | None) -> None:
+        self.policy_net, self.discrete, self.low, self.high = policy_net, discrete, low, high
+
+    def reset(self) -> None:
+        pass
+
+    def act(self, obs: np.ndarray) -> Any:
+        return self.act_on_output(_policy_output(self.policy_net, obs))
+
+    def act_on_output(self, out: torch.Tensor) -> Any:
+        if self.discrete:
+            return int(out.argmax().item())
+        assert self.low is not None and self.high is not None
+        return np.clip(out.numpy().reshape(self.low.shape), self.low, self.high)
+
+
 @dataclass(frozen=True)
 class ReinforceConfig:
     """REINFORCE hyperparameters."""
@@ -70,7 +94,7 @@ class ReinforceConfig:
     episodes_per_update: int = 1
     """Complete episodes collected per policy update."""
     network: str = "mlp"
-    """Architecture of the policy and value networks, a name in ``rlbench.nets.NETWORKS``."""
+    """Architecture of the policy and value networks, a name in ``rlbench.nets.registry.NETWORKS``."""
     net_arch: tuple[int, ...] = (64, 64)
     """Hidden layer sizes of the policy and value networks."""
     entropy_coef: float = 0.0
@@ -96,6 +120,8 @@ class ReinforceAgent(OnlineAgent):
         super().__init__(config, context)
         space = context.action_space
         self.discrete = isinstance(space, gym.spaces.Discrete)
+        self.action_low: np.ndarray | None = None
+        self.action_high: np.ndarray | None = None
         if self.discrete:
             out_dim = int(space.n)
         elif isinstance(space, gym.spaces.Box):
@@ -116,6 +142,7 @@ class ReinforceAgent(OnlineAgent):
         if config.baseline:
             self.value_net = build_network(config.network, obs_space, 1, config.net_arch, child(context.seeds.network, 1))
             self.value_optimizer = torch.optim.Adam(self.value_net.parameters(), lr=config.baseline_learning_rate, fused=True)
+        self._greedy = GreedyPolicyNet(self.policy_net, self.discrete, self.action_low, self.action_high)
         self.rng = generator(context.seeds.exploration)
         self.num_updates = 0
         """Policy updates taken so far."""
@@ -135,23 +162,24 @@ class ReinforceAgent(OnlineAgent):
         return Normal(out, self.log_std.exp().expand_as(out), validate_args=False)
 
     def act(self, obs: np.ndarray, explore: bool) -> Any:
-        with torch.inference_mode():
-            out = self.policy_net(torch.as_tensor(obs).unsqueeze(0))[0]
+        out = _policy_output(self.policy_net, obs)
+        if not explore:
+            return self._greedy.act_on_output(out)
         if self.discrete:
-            if not explore:
-                return int(out.argmax().item())
             probs = torch.softmax(out.double(), dim=0).numpy()
             action = min(int(np.searchsorted(np.cumsum(probs), self.rng.random(), side="right")), len(probs) - 1)
             self._sampled_action = action
             return action
+        assert self.log_std is not None
         mean = out.numpy().reshape(self.action_low.shape)
-        if explore:
-            assert self.log_std is not None
-            std = np.exp(self.log_std.detach().numpy()).reshape(mean.shape)
-            sample = (mean + std * self.rng.standard_normal(mean.shape)).astype(np.float32)
-            self._sampled_action = sample
-            mean = sample
-        return np.clip(mean, self.action_low, self.action_high)
+        std = np.exp(self.log_std.detach().numpy()).reshape(mean.shape)
+        sample = (mean + std * self.rng.standard_normal(mean.shape)).astype(np.float32)
+        self._sampled_action = sample
+        return np.clip(sample, self.action_low, self.action_high)
+
+    def evaluation_policy(self) -> "GreedyPolicyNet":
+        """The mode of the policy (argmax, or the clipped Gaussian mean) on a copy of the policy network."""
+        return GreedyPolicyNet(copy.deepcopy(self.policy_net), self.discrete, self.action_low, self.action_high)
 
     def observe(self, transition: Transition) -> None:
         self._episode.append((transition.obs, self._sampled_action, transition.reward))

@@ -2,7 +2,8 @@
 
 SB3 owns its training loop, so these agents implement ``train`` directly and forward every
 vectorised step and finished episode to the runner's monitor through an SB3 callback; evaluation
-then calls ``act`` exactly as for the in-house agents. Hyperparameters are plain values, the
+goes through ``evaluation_policy``, a copy of the SB3 policy (and of the observation-normalisation
+statistics), exactly as for the in-house agents. Hyperparameters are plain values, the
 rl-baselines3-zoo ones for each environment live in ``params.yaml``.
 
 Seeding: SB3 draws exploration, initialisation and replay sampling from the global torch/numpy
@@ -12,6 +13,7 @@ seeded from the ``env`` stream after the model is built (SB3 would otherwise res
 
 from __future__ import annotations
 
+import copy
 import inspect
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -20,6 +22,8 @@ import numpy as np
 from stable_baselines3 import A2C, DQN, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
 
 from rlbench.agents.base import Agent, AgentContext, TrainingMonitor
@@ -120,10 +124,33 @@ class SB3Agent(Agent):
         action, _ = self.model.predict(obs, deterministic=not explore)
         return action.item() if np.ndim(action) == 0 else action
 
+    def evaluation_policy(self) -> "SB3Policy":
+        """SB3's deterministic prediction (what ``model.predict(deterministic=True)`` does) on copies."""
+        normalizer = self._venv if isinstance(self._venv, VecNormalize) and self._venv.norm_obs else None
+        statistics = copy.deepcopy(normalizer.obs_rms) if normalizer is not None else None
+        return SB3Policy(copy.deepcopy(self.model.policy), normalizer, statistics)
+
     def train(self, total_steps: int, monitor: TrainingMonitor) -> None:
         monitor.on_step(0)
         self.model.learn(total_timesteps=total_steps, callback=_MonitorCallback(monitor, total_steps))
         self._venv.close()
+
+
+class SB3Policy:
+    """A copied SB3 policy with a frozen copy of the VecNormalize observation statistics."""
+
+    def __init__(self, policy: BasePolicy, normalizer: VecNormalize | None, statistics: RunningMeanStd | None) -> None:
+        self.policy, self.normalizer, self.statistics = policy, normalizer, statistics
+
+    def reset(self) -> None:
+        pass
+
+    def act(self, obs: np.ndarray) -> Any:
+        if self.normalizer is not None:
+            # VecNormalize.normalize_obs with the frozen statistics (its clip and epsilon are constants).
+            obs = self.normalizer._normalize_obs(obs, self.statistics).astype(np.float32)
+        action, _ = self.policy.predict(obs, deterministic=True)
+        return action.item() if np.ndim(action) == 0 else action
 
 
 def _linear(initial: float):  # noqa: ANN202 - SB3 schedules are plain callables

@@ -1,0 +1,1 @@
+"""params.yaml, validated (``params``); a suite planned into runs with their ids (``plan``); what a run id covers (``identity``)."""

@@ -1,0 +1,152 @@
+"""The launcher: skip finished runs, execute the rest on a backend, write every result, retry, report.
+
+Workers only compute; this process writes every result through the store, so a run executed on a
+local worker or on a remote Ray node ends up as the same files. A run is retried ``retries`` times
+when it raises (or its worker dies) and then recorded as failed with its traceback; the other runs
+go on. Killing the launcher at any point loses only the runs in flight: finished runs are already
+written atomically and are skipped on the next start, runs with resume checkpoints continue
+from their last checkpoint.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from rlbench.config.params import Params
+from rlbench.config.plan import RunSpec, SuitePlan, plan_suite
+from rlbench.errors import RlbenchError, unknown_choice
+from rlbench.execution.backends import BACKENDS
+from rlbench.execution.worker import WorkerOptions
+from rlbench.storage.provenance import code_provenance
+from rlbench.storage.run_store import RunStore
+
+
+@dataclass
+class LaunchReport:
+    """Summary of one launch."""
+
+    skipped: list[str] = field(default_factory=list)
+    """Runs already finished before this launch (not redone)."""
+    completed: list[str] = field(default_factory=list)
+    """Runs executed and written by this launch."""
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    """(run, reason) of runs that failed after their retries."""
+
+    def summary(self) -> str:
+        lines = [f"{len(self.completed)} run(s) trained, {len(self.skipped)} already finished, {len(self.failed)} failed"]
+        lines += [f"  FAILED {key}: {reason}" for key, reason in self.failed]
+        return "\n".join(lines)
+
+
+def launch(
+    specs: list[RunSpec],
+    store: RunStore,
+    backend: str = "process",
+    workers: int = 0,
+    retries: int = 1,
+    options: WorkerOptions = WorkerOptions(),
+    progress: bool = True,
+    origins: dict[str, dict] | None = None,
+) -> LaunchReport:
+    """Execute every unfinished spec and write it to ``store``; return what happened.
+
+    ``origins`` (algorithm -> provenance entries) records where each agent's code came from. One
+    launcher at a time writes a suite: a second one waits for the suite's lock, then finds the
+    runs the first finished and skips them.
+    """
+    if backend not in BACKENDS:
+        raise unknown_choice("backend", backend, BACKENDS)
+    if retries < 0 or workers < 0:
+        raise RlbenchError(f"retries and workers must be >= 0, got retries {retries}, workers {workers}")
+    if not specs:
+        return LaunchReport()
+    with store.suite_lock(specs[0].suite, on_wait=lambda message: print(message, file=sys.stderr, flush=True)):
+        return _launch_locked(specs, store, backend, workers or os.cpu_count() or 1, retries, options, progress,
+                              origins or {})
+
+
+def _launch_locked(specs: list[RunSpec], store: RunStore, backend: str, workers: int, retries: int,
+                   options: WorkerOptions, progress: bool, origins: dict[str, dict]) -> LaunchReport:
+    store.clean_staging()
+    report = LaunchReport()
+    todo = []
+    for spec in specs:
+        (report.skipped.append(spec.key) if store.is_finished(spec) else todo.append(spec))
+    if not todo:
+        return report
+    todo.sort(key=lambda spec: -spec.budget)  # longest first: less idle time at the end of a pool
+    provenance = code_provenance()
+    attempts = {spec.run_id: 0 for spec in todo}
+    bar = tqdm(total=len(todo), desc=f"{specs[0].suite}", unit="run", disable=not progress, dynamic_ncols=True)
+    queue = list(todo)
+    try:
+        while queue:
+            retry: list[RunSpec] = []
+            for outcome in BACKENDS[backend](queue, options, workers):
+                spec = outcome.spec
+                attempts[spec.run_id] += 1
+                if outcome.result is not None:
+                    result = outcome.result
+                    store.write_run(spec, result.env_info, result.eval_rows, result.train_rows,
+                                    {**provenance, **result.provenance, **origins.get(spec.algo, {}),
+                                     "attempts": attempts[spec.run_id]})
+                    report.completed.append(spec.key)
+                    bar.update(1)
+                else:
+                    if attempts[spec.run_id] <= retries:
+                        retry.append(spec)
+                        continue
+                    store.write_failure(spec, outcome.reason, outcome.traceback, attempts[spec.run_id])
+                    report.failed.append((spec.key, outcome.reason))
+                    bar.update(1)
+                bar.set_postfix(done=len(report.completed), failed=len(report.failed))
+            queue = retry
+    finally:
+        bar.close()
+    unaccounted = {spec.key for spec in todo} - set(report.completed) - {key for key, _ in report.failed}
+    if unaccounted:  # a backend lost track of a run: never let a suite look complete without it
+        raise RlbenchError(f"launcher lost {len(unaccounted)} run(s): {', '.join(sorted(unaccounted))}")
+    return report
+
+
+def run_suite(
+    params: Params,
+    suite: str,
+    results: str | Path = "results",
+    *,
+    plan: SuitePlan | None = None,
+    backend: str | None = None,
+    workers: int | None = None,
+    retries: int | None = None,
+    checkpoint_every: int | None = None,
+    ray_address: str | None = None,
+    gpus_per_run: float = 0.0,
+    progress: bool = True,
+) -> LaunchReport:
+    """Launch a suite of ``params`` (planned afresh unless ``plan`` is given) with the pipeline settings."""
+    pipeline = params.pipeline
+    plan = plan or plan_suite(params, suite)
+    every = pipeline.checkpoint_every if checkpoint_every is None else checkpoint_every
+    options = WorkerOptions(
+        checkpoint_dir=str(Path(results) / ".checkpoints" / suite) if every > 0 else None,
+        checkpoint_every=every,
+        ray_address=ray_address,
+        gpus_per_run=gpus_per_run,
+    )
+    origins = {name: {"agent_origin": {"agent": a.agent, "distribution": a.distribution, "version": a.version}}
+               for name, a in plan.algos.items()}
+    return launch(
+        list(plan.runs),
+        RunStore(results),
+        backend=backend or pipeline.backend,
+        workers=pipeline.workers if workers is None else workers,
+        retries=pipeline.retries if retries is None else retries,
+        options=options,
+        progress=progress,
+        origins=origins,
+    )

@@ -1,0 +1,1 @@
+"""Network registry (``registry``) and architectures: ``mlp``, ``cnn`` (Nature DQN, MinAtar)."""

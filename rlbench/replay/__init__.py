@@ -1,0 +1,1 @@
+"""Experience replay: storage behind one interface (``storage``), uniform sampling over it (``buffer``)."""

@@ -1,0 +1,85 @@
+"""One suite's outputs: tables, leaderboard, figures and report, written from its plan and its runs.
+
+``results/<suite>/``: normalization, aggregate, per_env, probability_of_improvement, seed_variance,
+sample_efficiency, leaderboard, failures (``.csv`` and ``.md``) and ``metrics.json``.
+``reports/<suite>/``: every figure as ``.png`` and ``.svg``, ``report.md`` and ``report.html``.
+A comparison of selected algorithms goes to ``reports/compare/<suite>/<A>_vs_<B>.../`` (outside the
+pipeline's outputs, so ``dvc status`` is not disturbed). Everything here reads what training
+wrote, through the suite's plan: no agent is imported and no run id recomputed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+
+from rlbench.config.params import PipelineConfig
+from rlbench.config.plan import SuitePlan
+from rlbench.reporting.analysis import SuiteAnalysis, analyze_suite
+from rlbench.reporting.figures import save_figure
+from rlbench.reporting.leaderboard import leaderboard_markdown
+from rlbench.reporting.report import render_html, render_markdown
+from rlbench.reporting.tables import DECIMALS, markdown_table
+from rlbench.scores.normalization import read_normalization
+from rlbench.storage.files import write_csv_atomic, write_text_atomic
+from rlbench.storage.run_store import RunStore
+
+
+def analyze(plan: SuitePlan, pipeline: PipelineConfig, results: Path | str) -> SuiteAnalysis:
+    """Load the plan's runs and analyse them."""
+    store = RunStore(results)
+    references = [name for name, algo in plan.algos.items() if algo.builtin]
+    normalization = read_normalization(results, plan.name)
+    analysis = analyze_suite(
+        store.load_eval(plan.runs), normalization, plan.labels, references,
+        store.failures(plan.runs), pipeline.stats_seed, pipeline.bootstrap_reps,
+    )
+    analysis.tables["normalization"] = normalization
+    return analysis
+
+
+def write_outputs(
+    plan: SuitePlan, pipeline: PipelineConfig, analysis: SuiteAnalysis, table_dir: Path | None, report_dir: Path,
+    title: str,
+) -> None:
+    """Write tables (when ``table_dir`` is given), figures and the report."""
+    if table_dir is not None:
+        for name, frame in analysis.tables.items():
+            if name == "normalization":  # the normalisation stage's output, only shown in the report
+                continue
+            write_csv_atomic(table_dir / f"{name}.csv", frame, float_format=f"%.{DECIMALS}f")
+            markdown = (leaderboard_markdown(plan, frame, analysis.tables.get("failures")) if name == "leaderboard"
+                        else markdown_table(frame))
+            write_text_atomic(table_dir / f"{name}.md", markdown)
+        metrics = {algo: {metric: round(interval.point, DECIMALS) for metric, interval in per.items()}
+                   for algo, per in sorted(analysis.estimates.items())}
+        write_text_atomic(table_dir / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    for name, figure in analysis.figures.items():
+        save_figure(figure, report_dir / name)
+        plt.close(figure)
+    markdown = render_markdown(title, plan, pipeline, analysis.tables, sorted(analysis.figures), analysis.excluded)
+    write_text_atomic(report_dir / "report.md", markdown)
+    write_text_atomic(report_dir / "report.html", render_html(markdown, report_dir, title))
+
+
+def publish_suite(plan: SuitePlan, pipeline: PipelineConfig, results: Path | str = "results",
+                  reports: Path | str = "reports") -> SuiteAnalysis:
+    """The analysis stage: every table, figure and the report of a whole suite."""
+    analysis = analyze(plan, pipeline, results)
+    write_outputs(plan, pipeline, analysis, Path(results) / plan.name, Path(reports) / plan.name,
+                  f"rlbench report: suite `{plan.name}`")
+    return analysis
+
+
+def compare(plan: SuitePlan, pipeline: PipelineConfig, algos: Sequence[str], results: Path | str = "results",
+            reports: Path | str = "reports") -> Path:
+    """A comparison report of selected algorithms of a suite; returns its directory."""
+    selected = plan.select(list(algos))
+    analysis = analyze(selected, pipeline, results)
+    directory = Path(reports) / "compare" / plan.name / "_vs_".join(algos)
+    write_outputs(selected, pipeline, analysis, None, directory,
+                  f"rlbench comparison: {' vs '.join(algos)} (suite `{plan.name}`)")
+    return directory

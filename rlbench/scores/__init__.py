@@ -1,0 +1,1 @@
+"""Score matrices from runs (``matrices``), normalisation (``normalization``), published scores (``external``)."""

@@ -1,0 +1,2 @@
+"""Statistics as pure functions over score matrices, rliable underneath (``bootstrap``, ``aggregates``,
+``variability``)."""

@@ -1,0 +1,261 @@
+"""The run store: where each run's files live, writing a finished run atomically, reading runs back.
+
+Layout under the results root (``results/`` by default)::
+
+    runs/<suite>/<algo>/<env>/seed_<n>/config.json   resolved config, run id, environment record
+                                      eval.csv      step,episode,return,length  (evaluation protocol)
+                                      train.csv     step,return,length          (training episodes)
+    provenance/<suite>/<algo>/<env>/seed_<n>.json   versions, git commit, processor, wall time, speed
+    failures/<suite>/<algo>/<env>/seed_<n>.json     reason and traceback of a run that failed
+
+Only ``runs/`` is hashed by DVC as results; provenance and failures are kept apart so that no
+clock, host or path ever enters a hashed file. A run directory is built in ``.staging/`` (every
+file fsynced) and renamed into place, so a reader never sees a half-written run: a run is finished
+exactly when its directory exists with a ``config.json`` whose run id matches the spec. The store
+reads what training wrote; it never imports an agent or recomputes a run id from code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from rlbench.config.plan import RunSpec
+from rlbench.errors import RlbenchError
+from rlbench.storage.files import fsync_directory, write_json_atomic, write_text_atomic
+from rlbench.storage.schema import (
+    EVAL_COLUMNS,
+    RUN_FILES,
+    RUN_KEY_COLUMNS,
+    TRAIN_COLUMNS,
+)
+
+_COLUMNS = {"eval.csv": EVAL_COLUMNS, "train.csv": TRAIN_COLUMNS}
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A run recorded as failed after its retries."""
+
+    algo: str
+    env: str
+    seed: int
+    reason: str
+    attempts: int
+
+
+class RunStore:
+    """Reads and writes runs under one results root."""
+
+    def __init__(self, root: str | Path = "results") -> None:
+        self.root = Path(root)
+
+    # -- paths -----------------------------------------------------------------------------
+    def suite_dir(self, suite: str) -> Path:
+        return self.root / "runs" / suite
+
+    def run_dir(self, spec: RunSpec) -> Path:
+        return self.suite_dir(spec.suite) / spec.algo / spec.env / f"seed_{spec.seed}"
+
+    def provenance_path(self, spec: RunSpec) -> Path:
+        return self.root / "provenance" / spec.suite / spec.algo / spec.env / f"seed_{spec.seed}.json"
+
+    def failure_path(self, spec: RunSpec) -> Path:
+        return self.root / "failures" / spec.suite / spec.algo / spec.env / f"seed_{spec.seed}.json"
+
+    @property
+    def staging(self) -> Path:
+        return self.root / ".staging"
+
+    def lock_path(self, suite: str) -> Path:
+        return self.root / ".locks" / f"{suite}.lock"
+
+    # -- one writer per suite ---------------------------------------------------------------
+    @contextlib.contextmanager
+    def suite_lock(self, suite: str, on_wait: Callable[[str], None] = lambda message: None) -> Iterator[None]:
+        """Hold the suite's writer lock: a second launcher (or ``dvc repro``) on the same suite waits here.
+
+        The lock is an ``flock`` on ``.locks/<suite>.lock``: the kernel releases it when its holder
+        dies, so a killed launcher never leaves the suite locked, and the files it spawned hold no lock.
+        """
+        path = self.lock_path(suite)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                on_wait(f"suite {suite} is being trained by {holder}; waiting for it to finish")
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"process {os.getpid()}")
+            handle.flush()
+            try:
+                yield
+            finally:
+                handle.seek(0)
+                handle.truncate()
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    # -- state -----------------------------------------------------------------------------
+    def is_finished(self, spec: RunSpec) -> bool:
+        directory = self.run_dir(spec)
+        if not all((directory / name).is_file() for name in RUN_FILES):
+            return False
+        try:
+            return json.loads((directory / "config.json").read_text()).get("run_id") == spec.run_id
+        except (json.JSONDecodeError, OSError, UnicodeDecodeError):
+            return False
+
+    def clean_staging(self) -> None:
+        """Remove what interrupted writers left behind (never a finished run, never a live writer's files)."""
+        if not self.staging.is_dir():
+            return
+        for entry in self.staging.iterdir():
+            if not _writer_alive(entry.name.split("-", 1)[0]):
+                shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
+
+    # -- writing ---------------------------------------------------------------------------
+    def write_run(self, spec: RunSpec, env_info: dict[str, Any], eval_rows: Iterable[tuple],
+                  train_rows: Iterable[tuple], provenance: dict[str, Any]) -> Path:
+        """Write a finished run atomically (replacing a stale run of the same seed) and its provenance."""
+        self.staging.mkdir(parents=True, exist_ok=True)
+        tmp = self.staging / f"{writer_token()}-{spec.run_id}-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+        write_text_atomic(tmp / "eval.csv", _csv(EVAL_COLUMNS, eval_rows))
+        write_text_atomic(tmp / "train.csv", _csv(TRAIN_COLUMNS, train_rows))
+        write_json_atomic(tmp / "config.json", spec.resolved_config(env_info))
+        # Provenance first: a run is finished only once its directory is in place, so a kill in
+        # between leaves an unfinished run (redone later), never a finished one without provenance.
+        write_json_atomic(self.provenance_path(spec), {"run_id": spec.run_id, **provenance})
+        final = self.run_dir(spec)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if final.exists():
+            trash = self.staging / f"{writer_token()}-stale-{uuid.uuid4().hex[:8]}"
+            os.replace(final, trash)
+            os.replace(tmp, final)
+            shutil.rmtree(trash)
+        else:
+            os.replace(tmp, final)
+        fsync_directory(final.parent)
+        self.failure_path(spec).unlink(missing_ok=True)
+        return final
+
+    def write_failure(self, spec: RunSpec, reason: str, traceback_text: str, attempts: int) -> None:
+        payload = {"run_id": spec.run_id, "algo": spec.algo, "env": spec.env, "seed": spec.seed,
+                   "reason": reason, "attempts": attempts, "traceback": traceback_text}
+        write_json_atomic(self.failure_path(spec), payload)
+
+    # -- reading ---------------------------------------------------------------------------
+    def failures(self, specs: Iterable[RunSpec]) -> list[Failure]:
+        """Failures recorded for these specs (and not superseded by a finished run)."""
+        found = []
+        for spec in specs:
+            path = self.failure_path(spec)
+            if path.is_file() and not self.is_finished(spec):
+                record = _read_json(path)
+                if record.get("run_id") == spec.run_id:
+                    found.append(Failure(spec.algo, spec.env, spec.seed, record["reason"], int(record["attempts"])))
+        return found
+
+    def load_eval(self, specs: Iterable[RunSpec]) -> pd.DataFrame:
+        """Evaluation returns of the finished runs among ``specs`` in long format.
+
+        Columns: ``schema.EVAL_FRAME_COLUMNS``. Runs that are neither finished nor recorded as
+        failed raise an error naming them; failed runs are left out (the caller reports them
+        through ``failures``).
+        """
+        return self._load(specs, "eval.csv")
+
+    def load_train(self, specs: Iterable[RunSpec]) -> pd.DataFrame:
+        """Training episode returns (algo, env, seed, step, return, length) of the finished runs."""
+        return self._load(specs, "train.csv")
+
+    def _load(self, specs: Iterable[RunSpec], filename: str) -> pd.DataFrame:
+        specs = list(specs)
+        expected = list(_COLUMNS[filename])
+        frames, missing = [], []
+        failed = {(f.algo, f.env, f.seed) for f in self.failures(specs)}
+        for spec in specs:
+            if (spec.algo, spec.env, spec.seed) in failed:
+                continue
+            directory = self.run_dir(spec)
+            if not directory.exists():
+                missing.append(spec.key)
+                continue
+            config = _read_json(directory / "config.json")
+            if config.get("run_id") != spec.run_id:
+                raise RlbenchError(f"stale run {directory}: its run id does not match the suite's plan (re-run the suite)")
+            path = directory / filename
+            try:
+                frame = pd.read_csv(path)
+            except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+                raise RlbenchError(f"corrupt run file {path}: {str(error).strip().splitlines()[0]}") from None
+            if list(frame.columns) != expected:
+                raise RlbenchError(f"corrupt run file {path}: columns {list(frame.columns)}, expected {expected}")
+            for column, value in zip(RUN_KEY_COLUMNS, (spec.algo, spec.env, spec.seed)):
+                frame.insert(RUN_KEY_COLUMNS.index(column), column, value)
+            frames.append(frame)
+        if missing:
+            raise RlbenchError(f"{len(missing)} run(s) not found: {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}"
+                               " (run the suite first)")
+        if not frames:
+            return pd.DataFrame(columns=[*RUN_KEY_COLUMNS, *expected])
+        return pd.concat(frames, ignore_index=True)
+
+
+def _start_time(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (Linux), or None where it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as stat:
+            return stat.read().rpartition(")")[2].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def writer_token() -> str:
+    """``<pid>.<start time>``: names this writer's staging entries. A recycled pid (a new container's pid 1)
+    has another start time, so a dead writer's leftovers are never mistaken for a live writer's."""
+    pid = os.getpid()
+    return f"{pid}.{_start_time(pid) or 0}"
+
+
+def _writer_alive(token: str) -> bool:
+    pid, _, started = token.partition(".")
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    current = _start_time(int(pid))
+    return current is None or started == current
+
+
+def _csv(columns: tuple[str, ...], rows: Iterable[tuple]) -> str:
+    lines = [",".join(columns)]
+    lines.extend(",".join(repr(value) if isinstance(value, float) else str(value) for value in row) for row in rows)
+    return "\n".join(lines) + "\n"
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise RlbenchError(f"corrupt run: {path} is missing") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise RlbenchError(f"corrupt file {path}: {error}") from None

@@ -1,0 +1,121 @@
+"""Every plot function draws from a small fixture; saved figures are byte-identical."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from rlbench.errors import RlbenchError
+from rlbench.reporting.figures import save_figure
+from rlbench.reporting.plots import (
+    plot_interval_estimates,
+    plot_learning_curves,
+    plot_performance_profiles,
+    plot_probability_of_improvement,
+    plot_sample_efficiency,
+    plot_seed_variance,
+)
+from rlbench.scores.matrices import final_scores
+from rlbench.stats.aggregates import (
+    aggregate_metrics,
+    performance_profiles,
+    probability_of_improvement,
+    sample_efficiency_curves,
+)
+
+REPS = 50
+TAUS = np.linspace(0.0, 2.0, 11)
+
+
+def scores() -> dict[str, np.ndarray]:
+    rng = np.random.RandomState(0)
+    return {"DQN": rng.gamma(2.0, 0.3, size=(5, 4)), "PPO": rng.gamma(2.0, 0.4, size=(3, 4))}
+
+
+def eval_frame() -> pd.DataFrame:
+    rng = np.random.RandomState(1)
+    rows = []
+    for algo in ("DQN", "PPO"):
+        for env in ("CartPole-v1", "Acrobot-v1"):
+            for seed in range(3):
+                for step in (0, 500, 1000, 1500):
+                    for episode in range(2):
+                        rows.append((algo, env, seed, step, episode, step / 10 + rng.normal(0, 20)))
+    return pd.DataFrame(rows, columns=["algo", "env", "seed", "step", "episode", "return"])
+
+
+def build_interval_estimates() -> Figure:
+    return plot_interval_estimates(aggregate_metrics(scores(), seed=0, reps=REPS))
+
+
+def build_performance_profiles() -> Figure:
+    return plot_performance_profiles(performance_profiles(scores(), TAUS, seed=0, reps=REPS), TAUS)
+
+
+def build_probability_of_improvement() -> Figure:
+    return plot_probability_of_improvement(probability_of_improvement(scores(), seed=0, reps=REPS))
+
+
+def build_sample_efficiency() -> Figure:
+    rng = np.random.RandomState(2)
+    curves = {"DQN": np.cumsum(rng.rand(4, 3, 6), axis=2), "PPO": np.cumsum(rng.rand(3, 3, 6), axis=2)}
+    steps = np.arange(6) * 1000
+    return plot_sample_efficiency(sample_efficiency_curves(curves, seed=0, reps=REPS), steps)
+
+
+def build_learning_curves() -> Figure:
+    return plot_learning_curves(eval_frame(), seed=0, n_boot=REPS)
+
+
+def build_seed_variance() -> Figure:
+    return plot_seed_variance(final_scores(eval_frame()))
+
+
+BUILDERS: dict[str, Callable[[], Figure]] = {
+    "interval_estimates": build_interval_estimates,
+    "performance_profiles": build_performance_profiles,
+    "probability_of_improvement": build_probability_of_improvement,
+    "sample_efficiency": build_sample_efficiency,
+    "learning_curves": build_learning_curves,
+    "seed_variance": build_seed_variance,
+}
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_plot_returns_figure(name: str) -> None:
+    fig = BUILDERS[name]()
+    assert isinstance(fig, Figure)
+    assert any(ax.has_data() for ax in fig.axes)
+
+
+@pytest.mark.parametrize("name", ["interval_estimates", "learning_curves", "seed_variance"])
+def test_save_figure_is_byte_identical(tmp_path: Path, name: str) -> None:
+    first = save_figure(BUILDERS[name](), tmp_path / "one" / name)
+    second = save_figure(BUILDERS[name](), tmp_path / "two" / name)
+    assert [p.name for p in first] == [f"{name}.png", f"{name}.svg"]
+    for a, b in zip(first, second):
+        assert a.read_bytes() == b.read_bytes()
+    svg = first[1].read_text()
+    assert "<dc:date>" not in svg and "Matplotlib v" not in svg
+    assert b"Software" not in first[0].read_bytes()
+    fig = BUILDERS[name]()
+    again = save_figure(fig, tmp_path / "three" / name)
+    assert again[0].read_bytes() == save_figure(fig, tmp_path / "four" / name)[0].read_bytes()
+    assert not list((tmp_path / "one").glob("*.tmp"))
+
+
+def test_plot_subsets_and_unknown_names() -> None:
+    estimates = aggregate_metrics(scores(), seed=0, reps=REPS)
+    fig = plot_interval_estimates(estimates, metrics=["iqm"], algorithms=["PPO"])
+    assert len(fig.axes) == 1
+    with pytest.raises(RlbenchError, match="SAC"):
+        plot_interval_estimates(estimates, algorithms=["SAC"])
+    with pytest.raises(RlbenchError, match="pairs"):
+        plot_probability_of_improvement(
+            probability_of_improvement(scores(), seed=0, reps=REPS), pairs=[("DQN", "SAC")]
+        )

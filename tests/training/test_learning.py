@@ -1,0 +1,34 @@
+"""Learning tests: the in-house agents actually learn, with the default suite's settings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rlbench.config.plan import plan_suite
+from rlbench.training.runner import execute_run
+
+
+def curve(result) -> dict[int, float]:
+    """Mean evaluation return per checkpoint."""
+    steps = sorted({row[0] for row in result.eval_rows})
+    return {s: float(np.mean([row[2] for row in result.eval_rows if row[0] == s])) for s in steps}
+
+
+def default_spec(params, algo: str, seed: int):
+    return next(s for s in list(plan_suite(params, "default").runs) if s.algo == algo and s.env == "CartPole-v1" and s.seed == seed)
+
+
+@pytest.mark.slow
+def test_dqn_solves_cartpole_on_two_of_three_seeds(params):
+    """In-house DQN with the rl-zoo CartPole settings reaches 475 within its 50k-step budget."""
+    best = [max(curve(execute_run(default_spec(params, "dqn", seed))).values()) for seed in (0, 1, 2)]
+    assert sum(b >= 475 for b in best) >= 2, f"best evaluation returns per seed: {best}"
+
+
+@pytest.mark.slow
+def test_reinforce_with_baseline_improves_clearly(params):
+    points = curve(execute_run(default_spec(params, "reinforce_baseline", 0)))
+    returns = list(points.values())
+    first, later = returns[0], returns[len(returns) // 2:]
+    assert np.mean(later) >= first + 150, f"evaluation curve: {points}"
