@@ -111,8 +111,9 @@ class SuitePlan:
         try:
             raw = json.loads(text)
             suite = raw["suite"]
-            config = SuiteConfig(**{**suite, **{k: tuple(suite[k]) for k in ("algos", "envs", "seeds")}})
-            algos = {name: AlgoPlan(**algo) for name, algo in raw["algos"].items()}
+            ordered = {k: tuple(suite[k]) for k in ("algos", "envs", "seeds")}  # JSON keys are sorted; keep the suite's order
+            config = SuiteConfig(**{**suite, **ordered, "budget": {env: suite["budget"][env] for env in ordered["envs"]}})
+            algos = {name: AlgoPlan(**raw["algos"][name]) for name in config.algos}  # the suite's order
             runs = []
             for record in raw["runs"]:
                 run_id = record.pop("run_id")
