@@ -77,6 +77,10 @@ def test_published_suites_through_dvc_repro_add_an_algorithm_and_a_changed_plugi
         assert run(project, "rlbench", "leaderboard", suite).returncode == 0
     assert (project / "results" / "atari100k" / "aggregate.csv").is_file()
     assert "Data and pipelines are up to date" in dvc(project, "status").stdout
+    # Bytecode appears wherever Python runs (a fresh clone has none): it never makes a dependency look changed.
+    (project / "rlbench" / "config" / "__pycache__").mkdir(exist_ok=True)
+    (project / "rlbench" / "config" / "__pycache__" / "stray.cpython-311.pyc").write_bytes(b"\x00bytecode")
+    assert "Data and pipelines are up to date" in dvc(project, "status").stdout
     again = dvc(project, "repro").stdout
     assert "Stage 'train@smoke' didn't change, skipping" in again and "Data and pipelines are up to date." in again
     assert "dqn.iqm" in dvc(project, "metrics", "show").stdout
