@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -16,6 +16,10 @@ import typer
 from typer._click.exceptions import ClickException, UsageError
 
 from rlbench.errors import RlbenchError
+
+if TYPE_CHECKING:
+    from rlbench.config.params import Params
+    from rlbench.config.plan import SuitePlan
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Reproducible deep-RL benchmark.")
@@ -135,23 +139,19 @@ def run_suite(
         raise typer.Exit(1)
 
 
-def _analyse(params: Path, suite: str, results: Path, reports: Path, algos: list[str] | None) -> Path:
-    """Plan ``suite`` afresh (recording the plan), make sure it has a normalisation table, and report it."""
-    from rlbench.config.params import load_params
-    from rlbench.config.plan import plan_suite
+def _analyse(loaded: "Params", planned: "SuitePlan", results: Path, reports: Path, algos: list[str] | None) -> Path:
+    """Record a freshly made plan, make sure the suite has a normalisation table, and report it."""
     from rlbench.reporting.suite_outputs import compare, publish_suite
     from rlbench.scores.normalization import normalization_path, write_normalization
     from rlbench.storage.plans import write_plan
 
-    loaded = load_params(params)
-    planned = plan_suite(loaded, suite)
     write_plan(planned, results)
-    if not normalization_path(results, suite).is_file():
+    if not normalization_path(results, planned.name).is_file():
         write_normalization(planned.suite, results, loaded.pipeline.stats_seed)
     if algos:
         return compare(planned, loaded.pipeline, algos, results, reports)
     publish_suite(planned, loaded.pipeline, results, reports)
-    return reports / suite
+    return reports / planned.name
 
 
 @app.command()
@@ -163,8 +163,12 @@ def report(
     reports: ReportsOption = Path("reports"),
 ) -> None:
     """Write the tables and report of a suite that has runs, or a comparison report of some of its algorithms."""
+    from rlbench.config.params import load_params
+    from rlbench.config.plan import plan_suite
+
     selected = [a.strip() for a in algos.split(",") if a.strip()] if algos else None
-    directory = _analyse(params, suite, results, reports, selected)
+    loaded = load_params(params)
+    directory = _analyse(loaded, plan_suite(loaded, suite), results, reports, selected)
     typer.echo(f"report: {directory / 'report.md'} and {directory / 'report.html'}")
 
 
@@ -188,13 +192,14 @@ def leaderboard(
     loaded = load_params(params)
     config = loaded.suite(suite)
     path = results / suite / "leaderboard.csv"
+    if not path.is_file() and not (results / "runs" / suite).is_dir():
+        raise RlbenchError(f"no runs of suite {suite} under {results / 'runs' / suite}: run `rlbench run-suite {suite}` "
+                           "(or `make reproduce` for a published suite) first")
+    current = plan_suite(loaded, suite)
     if not path.is_file():
-        if not (results / "runs" / suite).is_dir():
-            raise RlbenchError(f"no runs of suite {suite} under {results / 'runs' / suite}: run `rlbench run-suite {suite}` "
-                               "(or `make reproduce` for a published suite) first")
-        _analyse(params, suite, results, reports, None)
+        _analyse(loaded, current, results, reports, None)
     board = read_csv_checked(path, "leaderboard", f"run `rlbench report {suite}`", LEADERBOARD_COLUMNS)
-    current, recorded = plan_suite(loaded, suite), read_plan(results, suite)
+    recorded = read_plan(results, suite)
     if current != recorded:
         now, then = ({r.run_id: r.algo for r in p.runs} for p in (current, recorded))
         changed = {now.get(i) or then[i] for i in set(now) ^ set(then)}
