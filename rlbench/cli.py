@@ -139,7 +139,8 @@ def run_suite(
         raise typer.Exit(1)
 
 
-def _analyse(loaded: "Params", planned: "SuitePlan", results: Path, reports: Path, algos: list[str] | None) -> Path:
+def _analyse(loaded: "Params", planned: "SuitePlan", results: Path, reports: Path, algos: list[str] | None,
+             skip_unverified: bool = False) -> Path:
     """Record a freshly made plan, make sure the suite has a normalisation table, and report it."""
     from rlbench.reporting.suite_outputs import compare, publish_suite
     from rlbench.scores.normalization import normalization_path, write_normalization
@@ -149,8 +150,8 @@ def _analyse(loaded: "Params", planned: "SuitePlan", results: Path, reports: Pat
     if not normalization_path(results, planned.name).is_file():
         write_normalization(planned.suite, results, loaded.pipeline.stats_seed)
     if algos:
-        return compare(planned, loaded.pipeline, algos, results, reports)
-    publish_suite(planned, loaded.pipeline, results, reports)
+        return compare(planned, loaded.pipeline, algos, results, reports, skip_unverified)
+    publish_suite(planned, loaded.pipeline, results, reports, skip_unverified)
     return reports / planned.name
 
 
@@ -161,6 +162,7 @@ def report(
     params: ParamsOption = Path("params.yaml"),
     results: ResultsOption = Path("results"),
     reports: ReportsOption = Path("reports"),
+    skip_unverified: Annotated[bool, typer.Option("--skip-unverified", help="Leave out runs that fail verification (listed with the failed runs) instead of stopping.")] = False,
 ) -> None:
     """Write the tables and report of a suite that has runs, or a comparison report of some of its algorithms."""
     from rlbench.config.params import load_params
@@ -168,7 +170,7 @@ def report(
 
     selected = [a.strip() for a in algos.split(",") if a.strip()] if algos else None
     loaded = load_params(params)
-    directory = _analyse(loaded, plan_suite(loaded, suite), results, reports, selected)
+    directory = _analyse(loaded, plan_suite(loaded, suite), results, reports, selected, skip_unverified)
     typer.echo(f"report: {directory / 'report.md'} and {directory / 'report.html'}")
 
 

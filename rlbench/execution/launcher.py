@@ -24,6 +24,7 @@ from rlbench.execution.backends import BACKENDS
 from rlbench.execution.worker import WorkerOptions
 from rlbench.storage.provenance import code_provenance
 from rlbench.storage.run_store import RunStore
+from rlbench.training.evaluation import evaluation_steps
 
 
 @dataclass
@@ -32,6 +33,8 @@ class LaunchReport:
 
     skipped: list[str] = field(default_factory=list)
     """Runs already finished before this launch (not redone)."""
+    unverified: list[tuple[str, str]] = field(default_factory=list)
+    """(run, reason) of runs found on disk that failed verification, so were trained again."""
     completed: list[str] = field(default_factory=list)
     """Runs executed and written by this launch."""
     failed: list[tuple[str, str]] = field(default_factory=list)
@@ -39,6 +42,7 @@ class LaunchReport:
 
     def summary(self) -> str:
         lines = [f"{len(self.completed)} run(s) trained, {len(self.skipped)} already finished, {len(self.failed)} failed"]
+        lines += [f"  RETRAINED {key}: it failed verification ({reason})" for key, reason in self.unverified]
         lines += [f"  FAILED {key}: {reason}" for key, reason in self.failed]
         return "\n".join(lines)
 
@@ -76,7 +80,14 @@ def _launch_locked(specs: list[RunSpec], store: RunStore, backend: str, workers:
     report = LaunchReport()
     todo = []
     for spec in specs:
-        (report.skipped.append(spec.key) if store.is_finished(spec) else todo.append(spec))
+        problem = store.verify(spec)
+        if problem is None:
+            report.skipped.append(spec.key)
+            continue
+        todo.append(spec)
+        if store.run_dir(spec).is_dir():  # on disk but damaged, incomplete or stale: say so, then retrain
+            report.unverified.append((spec.key, problem))
+            print(f"run {spec.key} fails verification ({problem}); training it again", file=sys.stderr, flush=True)
     if not todo:
         return report
     todo.sort(key=lambda spec: -spec.budget)  # longest first: less idle time at the end of a pool
@@ -94,7 +105,8 @@ def _launch_locked(specs: list[RunSpec], store: RunStore, backend: str, workers:
                     result = outcome.result
                     store.write_run(spec, result.env_info, result.eval_rows, result.train_rows,
                                     {**provenance, **result.provenance, **origins.get(spec.algo, {}),
-                                     "attempts": attempts[spec.run_id]})
+                                     "attempts": attempts[spec.run_id]},
+                                    evaluation_steps(spec.budget, spec.eval_every))
                     report.completed.append(spec.key)
                     bar.update(1)
                 else:

@@ -28,14 +28,19 @@ from rlbench.storage.files import write_csv_atomic, write_text_atomic
 from rlbench.storage.run_store import RunStore
 
 
-def analyze(plan: SuitePlan, pipeline: PipelineConfig, results: Path | str) -> SuiteAnalysis:
-    """Load the plan's runs and analyse them."""
+def analyze(plan: SuitePlan, pipeline: PipelineConfig, results: Path | str, skip_unverified: bool = False) -> SuiteAnalysis:
+    """Load the plan's runs and analyse them.
+
+    A run that fails verification stops the analysis with an error naming it, unless
+    ``skip_unverified``: then it is left out and listed with the failed runs.
+    """
     store = RunStore(results)
     references = [name for name, algo in plan.algos.items() if algo.builtin]
     normalization = read_normalization(results, plan.name)
+    failures = store.failures(plan.runs) + (store.unverified(plan.runs) if skip_unverified else [])
     analysis = analyze_suite(
-        store.load_eval(plan.runs), normalization, plan.labels, references,
-        store.failures(plan.runs), pipeline.stats_seed, pipeline.bootstrap_reps,
+        store.load_eval(plan.runs, skip_unverified), normalization, plan.labels, references,
+        failures, pipeline.stats_seed, pipeline.bootstrap_reps,
     )
     analysis.tables["normalization"] = normalization
     return analysis
@@ -66,19 +71,19 @@ def write_outputs(
 
 
 def publish_suite(plan: SuitePlan, pipeline: PipelineConfig, results: Path | str = "results",
-                  reports: Path | str = "reports") -> SuiteAnalysis:
+                  reports: Path | str = "reports", skip_unverified: bool = False) -> SuiteAnalysis:
     """The analysis stage: every table, figure and the report of a whole suite."""
-    analysis = analyze(plan, pipeline, results)
+    analysis = analyze(plan, pipeline, results, skip_unverified)
     write_outputs(plan, pipeline, analysis, Path(results) / plan.name, Path(reports) / plan.name,
                   f"rlbench report: suite `{plan.name}`")
     return analysis
 
 
 def compare(plan: SuitePlan, pipeline: PipelineConfig, algos: Sequence[str], results: Path | str = "results",
-            reports: Path | str = "reports") -> Path:
+            reports: Path | str = "reports", skip_unverified: bool = False) -> Path:
     """A comparison report of selected algorithms of a suite; returns its directory."""
     selected = plan.select(list(algos))
-    analysis = analyze(selected, pipeline, results)
+    analysis = analyze(selected, pipeline, results, skip_unverified)
     directory = Path(reports) / "compare" / plan.name / "_vs_".join(algos)
     write_outputs(selected, pipeline, analysis, None, directory,
                   f"rlbench comparison: {' vs '.join(algos)} (suite `{plan.name}`)")

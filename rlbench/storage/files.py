@@ -20,8 +20,15 @@ import pandas as pd
 
 from rlbench.errors import RlbenchError
 
-__all__ = ["write_bytes_atomic", "write_text_atomic", "write_json_atomic", "write_csv_atomic", "read_csv_checked",
-           "fsync_directory"]
+__all__ = [
+    "fsync_directory",
+    "json_bytes",
+    "read_csv_checked",
+    "write_bytes_atomic",
+    "write_csv_atomic",
+    "write_json_atomic",
+    "write_text_atomic",
+]
 
 
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
@@ -55,9 +62,14 @@ def write_text_atomic(path: str | os.PathLike[str], text: str, encoding: str = "
     return write_bytes_atomic(path, text.encode(encoding))
 
 
+def json_bytes(payload: Any) -> bytes:
+    """``payload`` as the project's JSON files hold it: sorted keys, two-space indent, final newline, UTF-8."""
+    return (json.dumps(payload, indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+
 def write_json_atomic(path: str | os.PathLike[str], payload: Any) -> Path:
-    """Write ``payload`` as JSON (sorted keys, two-space indent, final newline) atomically."""
-    return write_text_atomic(path, json.dumps(payload, indent=2, sort_keys=True) + "\n")
+    """Write ``payload`` as JSON (:func:`json_bytes`) atomically."""
+    return write_bytes_atomic(path, json_bytes(payload))
 
 
 def fsync_directory(path: str | os.PathLike[str]) -> None:

@@ -10,9 +10,11 @@ Layout under the results root (``results/`` by default)::
 
 Only ``runs/`` is hashed by DVC as results; provenance and failures are kept apart so that no
 clock, host or path ever enters a hashed file. A run directory is built in ``.staging/`` (every
-file fsynced) and renamed into place, so a reader never sees a half-written run: a run is finished
-exactly when its directory exists with a ``config.json`` whose run id matches the spec. The store
-reads what training wrote; it never imports an agent or recomputes a run id from code.
+file fsynced, ``manifest.json`` last) and renamed into place, so a reader never sees a half-written
+run. A run is finished exactly when its directory passes :func:`rlbench.storage.manifest.verify_run`
+against the plan's spec (files, sizes, checksums, run id, evaluation schedule); the launcher
+retrains a run that fails, and the analysis stops on it (or, asked to, leaves it out and lists it).
+The store reads what training wrote; it never imports an agent or recomputes a run id from code.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,10 +34,15 @@ import pandas as pd
 
 from rlbench.config.plan import RunSpec
 from rlbench.errors import RlbenchError
-from rlbench.storage.files import fsync_directory, write_json_atomic, write_text_atomic
+from rlbench.storage.files import (
+    fsync_directory,
+    json_bytes,
+    write_bytes_atomic,
+    write_json_atomic,
+)
+from rlbench.storage.manifest import MANIFEST, build_manifest, verify_run
 from rlbench.storage.schema import (
     EVAL_COLUMNS,
-    RUN_FILES,
     RUN_KEY_COLUMNS,
     TRAIN_COLUMNS,
 )
@@ -110,14 +117,25 @@ class RunStore:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     # -- state -----------------------------------------------------------------------------
-    def is_finished(self, spec: RunSpec) -> bool:
+    def verify(self, spec: RunSpec) -> str | None:
+        """Why the run of ``spec`` is not finished ("not trained" when it has no directory), or None."""
         directory = self.run_dir(spec)
-        if not all((directory / name).is_file() for name in RUN_FILES):
-            return False
-        try:
-            return json.loads((directory / "config.json").read_text()).get("run_id") == spec.run_id
-        except (json.JSONDecodeError, OSError, UnicodeDecodeError):
-            return False
+        if not directory.is_dir():
+            return "not trained"
+        return verify_run(directory, spec)
+
+    def is_finished(self, spec: RunSpec) -> bool:
+        return self.verify(spec) is None
+
+    def unverified(self, specs: Iterable[RunSpec]) -> list[Failure]:
+        """Runs whose directory exists but fails verification (damaged, incomplete or stale), with the reason."""
+        found = []
+        for spec in specs:
+            if self.run_dir(spec).is_dir():
+                reason = self.verify(spec)
+                if reason is not None:
+                    found.append(Failure(spec.algo, spec.env, spec.seed, f"unverified: {reason}", 0))
+        return found
 
     def clean_staging(self) -> None:
         """Remove what interrupted writers left behind (never a finished run, never a live writer's files)."""
@@ -129,14 +147,27 @@ class RunStore:
 
     # -- writing ---------------------------------------------------------------------------
     def write_run(self, spec: RunSpec, env_info: dict[str, Any], eval_rows: Iterable[tuple],
-                  train_rows: Iterable[tuple], provenance: dict[str, Any]) -> Path:
-        """Write a finished run atomically (replacing a stale run of the same seed) and its provenance."""
+                  train_rows: Iterable[tuple], provenance: dict[str, Any], evaluation_steps: Sequence[int]) -> Path:
+        """Write a finished run atomically (replacing a stale run of the same seed) and its provenance.
+
+        ``evaluation_steps`` is the schedule the run was evaluated on; the manifest records it and
+        the files' checksums, and is written last.
+        """
         self.staging.mkdir(parents=True, exist_ok=True)
         tmp = self.staging / f"{writer_token()}-{spec.run_id}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir()
-        write_text_atomic(tmp / "eval.csv", _csv(EVAL_COLUMNS, eval_rows))
-        write_text_atomic(tmp / "train.csv", _csv(TRAIN_COLUMNS, train_rows))
-        write_json_atomic(tmp / "config.json", spec.resolved_config(env_info))
+        files = {
+            "eval.csv": _csv(EVAL_COLUMNS, eval_rows).encode("utf-8"),
+            "train.csv": _csv(TRAIN_COLUMNS, train_rows).encode("utf-8"),
+            "config.json": json_bytes(spec.resolved_config(env_info)),
+        }
+        for name, data in files.items():
+            write_bytes_atomic(tmp / name, data)
+        write_bytes_atomic(tmp / MANIFEST, json_bytes(build_manifest(spec, evaluation_steps, files)))
+        problem = verify_run(tmp, spec)
+        if problem is not None:  # a writer bug (or rows off the schedule): never publish such a run
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise RlbenchError(f"run {spec.key} would not verify: {problem}")
         # Provenance first: a run is finished only once its directory is in place, so a kill in
         # between leaves an unfinished run (redone later), never a finished one without provenance.
         write_json_atomic(self.provenance_path(spec), {"run_id": spec.run_id, **provenance})
@@ -164,26 +195,27 @@ class RunStore:
         found = []
         for spec in specs:
             path = self.failure_path(spec)
-            if path.is_file() and not self.is_finished(spec):
+            if path.is_file() and not self.run_dir(spec).is_dir():
                 record = _read_json(path)
                 if record.get("run_id") == spec.run_id:
                     found.append(Failure(spec.algo, spec.env, spec.seed, record["reason"], int(record["attempts"])))
         return found
 
-    def load_eval(self, specs: Iterable[RunSpec]) -> pd.DataFrame:
+    def load_eval(self, specs: Iterable[RunSpec], skip_unverified: bool = False) -> pd.DataFrame:
         """Evaluation returns of the finished runs among ``specs`` in long format.
 
-        Columns: ``schema.EVAL_FRAME_COLUMNS``. Runs that are neither finished nor recorded as
+        Columns: ``schema.EVAL_FRAME_COLUMNS``. Runs that are neither trained nor recorded as
         failed raise an error naming them; failed runs are left out (the caller reports them
-        through ``failures``).
+        through ``failures``). A run that fails verification raises an error naming it and why,
+        unless ``skip_unverified`` (then it is left out; ``unverified`` lists it).
         """
-        return self._load(specs, "eval.csv")
+        return self._load(specs, "eval.csv", skip_unverified)
 
-    def load_train(self, specs: Iterable[RunSpec]) -> pd.DataFrame:
+    def load_train(self, specs: Iterable[RunSpec], skip_unverified: bool = False) -> pd.DataFrame:
         """Training episode returns (algo, env, seed, step, return, length) of the finished runs."""
-        return self._load(specs, "train.csv")
+        return self._load(specs, "train.csv", skip_unverified)
 
-    def _load(self, specs: Iterable[RunSpec], filename: str) -> pd.DataFrame:
+    def _load(self, specs: Iterable[RunSpec], filename: str, skip_unverified: bool) -> pd.DataFrame:
         specs = list(specs)
         expected = list(_COLUMNS[filename])
         frames, missing = [], []
@@ -195,16 +227,13 @@ class RunStore:
             if not directory.exists():
                 missing.append(spec.key)
                 continue
-            config = _read_json(directory / "config.json")
-            if config.get("run_id") != spec.run_id:
-                raise RlbenchError(f"stale run {directory}: its run id does not match the suite's plan (re-run the suite)")
-            path = directory / filename
-            try:
-                frame = pd.read_csv(path)
-            except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-                raise RlbenchError(f"corrupt run file {path}: {str(error).strip().splitlines()[0]}") from None
-            if list(frame.columns) != expected:
-                raise RlbenchError(f"corrupt run file {path}: columns {list(frame.columns)}, expected {expected}")
+            problem = verify_run(directory, spec)
+            if problem is not None:
+                if skip_unverified:
+                    continue
+                raise RlbenchError(f"run {directory} fails verification: {problem} (retrain it with "
+                                   f"`rlbench run-suite {spec.suite}`, or leave it out with --skip-unverified)")
+            frame = pd.read_csv(directory / filename)
             for column, value in zip(RUN_KEY_COLUMNS, (spec.algo, spec.env, spec.seed)):
                 frame.insert(RUN_KEY_COLUMNS.index(column), column, value)
             frames.append(frame)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from rlbench.agents.dqn import DQNAgent, double_dqn_targets, linear_epsilon, td_targets
+from rlbench.agents.dqn import DQNAgent, NumpyMLP, double_dqn_targets, greedy_action, greedy_actor, linear_epsilon, td_loss, td_targets
+from rlbench.nets.mlp import MLP
 from rlbench.agents.reinforce import (
     ReinforceAgent,
     baseline_loss,
@@ -48,6 +49,37 @@ def test_linear_epsilon() -> None:
     assert linear_epsilon(100, 1.0, 0.1, 100) == pytest.approx(0.1)
     assert linear_epsilon(1000, 1.0, 0.1, 100) == pytest.approx(0.1)
     assert linear_epsilon(0, 1.0, 0.1, 0) == 0.1
+
+
+def test_td_loss_gradients_hand_computed() -> None:
+    # Errors q - target: 0.5 (inside Huber's quadratic zone), 3.0 and -2.0 (outside it).
+    targets = torch.tensor([1.0, 0.0, 2.0])
+    gradients = {}
+    for kind in ("huber", "mse"):
+        q = torch.tensor([1.5, 3.0, 0.0], requires_grad=True)
+        td_loss(q, targets, kind).backward()
+        gradients[kind] = q.grad
+    # Mean squared error: d/dq mean((q - t)^2) = 2 (q - t) / n.
+    torch.testing.assert_close(gradients["mse"], torch.tensor([2 * 0.5, 2 * 3.0, 2 * -2.0]) / 3)
+    # Huber (delta 1): the error inside [-1, 1], its sign outside, over n (Mnih et al. 2015's error clipping).
+    torch.testing.assert_close(gradients["huber"], torch.tensor([0.5, 1.0, -1.0]) / 3)
+    with pytest.raises(ValueError, match="loss must be one of huber, mse"):
+        DQNAgent.make_config({"loss": "l1"})
+
+
+def test_numpy_greedy_actions_follow_the_live_network() -> None:
+    torch.manual_seed(0)
+    net = MLP(4, 3, (16, 16))
+    act = greedy_actor(net)
+    observations = np.random.default_rng(0).normal(size=(200, 4)).astype(np.float32)
+    for _ in range(2):  # before and after an in-place optimiser step: the numpy views see the new weights
+        with torch.no_grad():
+            expected = net(torch.from_numpy(observations)).numpy()
+        np.testing.assert_allclose(np.stack([NumpyMLP(net)(o) for o in observations]), expected, rtol=1e-5, atol=1e-6)
+        assert [act(o) for o in observations] == [greedy_action(net, o) for o in observations]
+        optimizer = torch.optim.Adam(net.parameters(), lr=0.1)
+        net(torch.from_numpy(observations)).pow(2).sum().backward()
+        optimizer.step()
 
 
 # --- REINFORCE --------------------------------------------------------------------------------

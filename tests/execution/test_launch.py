@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import signal
@@ -193,3 +194,48 @@ def test_two_concurrent_launchers_train_each_run_once(tmp_path):
     assert sum("is being trained by process" in err for _, err in outputs) == 1  # the second one said it waited
     runs = sorted(p.parent.name for p in (tmp_path / "results" / "runs" / "smoke").rglob("config.json"))
     assert runs == ["seed_0", "seed_1"]
+
+
+@pytest.mark.slow
+def test_ray_two_node_cluster_survives_losing_a_node(params, tmp_path):
+    """Two Ray nodes of one CPU each; the worker node is removed while both are busy. The runs it held
+    come back as lost attempts, the launcher retries them on the surviving node, and every run's files
+    equal a local run's."""
+    import threading
+
+    ray = pytest.importorskip("ray")
+    from ray.cluster_utils import Cluster
+
+    from rlbench.execution.worker import WorkerOptions
+
+    base = next(s for s in plan_suite(params, "smoke").runs if s.algo == "reinforce")
+    specs = [dataclasses.replace(base, seed=seed, budget=6000, eval_every=2000) for seed in range(4)]
+    local, remote = RunStore(tmp_path / "local"), RunStore(tmp_path / "ray")
+    launch(specs, local, backend="serial", progress=False)
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    worker_node = cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes()
+    removed = threading.Event()
+
+    def remove_worker_node_after_first_run() -> None:
+        # Both nodes start a run at once; when the first finishes, the next run starts on the freed node
+        # while the other is still busy, so removing the worker node now kills a run in flight.
+        while not any(remote.suite_dir("smoke").rglob("manifest.json")):
+            time.sleep(0.05)
+        cluster.remove_node(worker_node, allow_graceful=False)
+        removed.set()
+
+    remover = threading.Thread(target=remove_worker_node_after_first_run, daemon=True)
+    remover.start()
+    try:
+        report = launch(specs, remote, backend="ray", workers=2, retries=2, progress=False,
+                        options=WorkerOptions(ray_address=cluster.address))
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+    assert removed.is_set()
+    assert sorted(report.completed) == sorted(s.key for s in specs) and not report.failed
+    attempts = [yaml.safe_load(remote.provenance_path(s).read_text())["attempts"] for s in specs]
+    assert max(attempts) == 2, attempts  # a run was lost with its node and redone on the other one
+    assert tree(local.suite_dir("smoke")) == tree(remote.suite_dir("smoke"))

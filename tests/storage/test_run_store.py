@@ -9,6 +9,7 @@ import pytest
 
 from rlbench.errors import RlbenchError
 from rlbench.storage.run_store import RunStore, writer_token
+from rlbench.training.evaluation import evaluation_steps
 from rlbench.training.runner import execute_run
 from tests.conftest import smoke_spec
 
@@ -18,9 +19,10 @@ def test_store_writes_atomically_and_reads_back(params, tmp_path):
     spec = smoke_spec(params, "reinforce", budget=600)
     result = execute_run(spec)
     assert not store.is_finished(spec)
-    directory = store.write_run(spec, result.env_info, result.eval_rows, result.train_rows, result.provenance)
+    directory = store.write_run(spec, result.env_info, result.eval_rows, result.train_rows, result.provenance,
+                               evaluation_steps(spec.budget, spec.eval_every))
     assert store.is_finished(spec)
-    assert sorted(p.name for p in directory.iterdir()) == ["config.json", "eval.csv", "train.csv"]
+    assert sorted(p.name for p in directory.iterdir()) == ["config.json", "eval.csv", "manifest.json", "train.csv"]
     config = json.loads((directory / "config.json").read_text())
     assert config["run_id"] == spec.run_id and config["env_info"]["gym_id"] == "CartPole-v1"
     assert "wall_time_s" not in (directory / "config.json").read_text()  # provenance is kept apart
@@ -32,11 +34,15 @@ def test_store_writes_atomically_and_reads_back(params, tmp_path):
     # A changed config makes the old directory stale: not finished, and reading it is refused.
     changed = dataclasses.replace(spec, eval_episodes=3)
     assert not store.is_finished(changed)
-    with pytest.raises(RlbenchError, match="stale run"):
+    with pytest.raises(RlbenchError, match="fails verification: manifest.json names run"):
         store.load_eval([changed])
-    # Rewriting replaces it whole.
-    store.write_run(changed, result.env_info, result.eval_rows, result.train_rows, {})
-    assert store.is_finished(changed) and not store.is_finished(spec)
+    # Rows that do not follow the changed run's schedule (2 episodes per step, not 3) are never
+    # published; the finished run stays as it was.
+    with pytest.raises(RlbenchError, match="would not verify: eval.csv has 6 episode rows, expected 9"):
+        store.write_run(changed, result.env_info, result.eval_rows, result.train_rows, {},
+                        evaluation_steps(changed.budget, changed.eval_every))
+    assert store.is_finished(spec) and not store.is_finished(changed)
+    assert [p.name for p in store.staging.iterdir()] == []
 
 
 def test_half_written_and_corrupt_runs(params, tmp_path):
@@ -52,9 +58,10 @@ def test_half_written_and_corrupt_runs(params, tmp_path):
     with pytest.raises(RlbenchError, match="not found"):
         store.load_eval([spec])
     result = execute_run(spec)
-    directory = store.write_run(spec, result.env_info, result.eval_rows, result.train_rows, {})
+    directory = store.write_run(spec, result.env_info, result.eval_rows, result.train_rows, {},
+                                evaluation_steps(spec.budget, spec.eval_every))
     (directory / "eval.csv").write_text("garbage,columns\n1,2\n")
-    with pytest.raises(RlbenchError, match="corrupt run file"):
+    with pytest.raises(RlbenchError, match="fails verification: eval.csv does not match"):
         store.load_eval([spec])
     (directory / "config.json").write_text("{not json")
     assert not store.is_finished(spec)
