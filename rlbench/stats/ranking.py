@@ -9,8 +9,8 @@ The rule (the one definition, quoted by the reports):
   rank group; an algorithm is the *best* only when it is clearly better than every other one.
 
 Counting the algorithms that beat one (rather than cutting a sorted list where neighbours differ) needs no
-transitivity of the pairwise tests and gives the same ranks whatever order the algorithms come in (the rule
-of the "rank (UB)" column of Chiang et al. 2024, "Chatbot Arena", applied to the probability of improvement).
+transitivity of the pairwise tests and gives the same ranks whatever order the algorithms come in (the rule of
+the "Rank (UB)" column of the LMSYS Chatbot Arena leaderboard, applied here to the probability of improvement).
 No correction for multiple comparisons is made: with many pairs, some separations can be chance.
 """
 
