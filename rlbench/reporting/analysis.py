@@ -164,7 +164,11 @@ def analyze_suite(
         result.tables["failures"] = pd.DataFrame(_failure_rows(failures), columns=FAILURE_COLUMNS)
         return result
     frame, failed = count_failed_runs(eval_frame, failures, normalization)
-    algos = [a for a in labels if a in set(frame["algo"])]
+    # An algorithm none of whose runs finished measured nothing: listed with its failures, not ranked.
+    finished = set(eval_frame["algo"])
+    algos = [a for a in labels if a in finished]
+    unranked = sorted(set(frame["algo"]) - finished)
+    frame = frame[frame["algo"].isin(algos)].reset_index(drop=True)
     envs = list(dict.fromkeys(frame["env"]))
     raw = final_scores(frame, envs)
     scores = normalize(raw, normalization)
@@ -229,7 +233,7 @@ def analyze_suite(
     result.tables["sample_efficiency"] = pd.DataFrame(efficiency_rows)
     result.tables["seed_variance"] = seed_variance_frame(spreads)
     result.tables["failures"] = failed
-    failed_per_algo = failed["algo"].value_counts().to_dict()
+    failed_per_algo = failed[failed["algo"].isin(algos)]["algo"].value_counts().to_dict()
     board = leaderboard(result.estimates, labels, reference_algos, scores.scores, auc_by_algo, probabilities,
                         failed_per_algo)
     result.tables["leaderboard"] = board
@@ -242,8 +246,8 @@ def analyze_suite(
     final_returns = {a: {env: raw.scores[a][:, raw.tasks.index(env)] for env in envs} for a in algos}
     result.tables["published_vs_ours"] = published_vs_ours(published_results(), final_returns, normalization, budgets)
     result.caveats = caveats(envs, {a: len(raw.run_ids[a]) for a in algos}, result.estimates,
-                             result.tables["per_env"], normalization[normalization["env"].isin(envs)], len(failed),
-                             reps, result.tables["seeds_needed"])
+                             result.tables["per_env"], normalization[normalization["env"].isin(envs)],
+                             int(failed["algo"].isin(algos).sum()), reps, result.tables["seeds_needed"], unranked)
 
     result.figures["interval_estimates"] = plot_interval_estimates(
         result.estimates, algorithms=by_rank, styles=styles, labels=labels, xlabel=NORMALISED)

@@ -40,6 +40,7 @@ def caveats(
     failed_runs: int,
     reps: int,
     seeds_needed: pd.DataFrame,
+    unranked: Sequence[str] = (),
 ) -> list[str]:
     """The caveats of a suite's results, as sentences (one list item each)."""
     counts = sorted(set(runs.values()))
@@ -55,6 +56,9 @@ def caveats(
         "so algorithms that both reach the reference on every run get 0.5 there.",
         f"**Failures.** {FAILURE_POLICY}; {failed_runs} run(s) counted so in this suite.",
     ]
+    if unranked:
+        notes.append(f"**Not ranked:** {', '.join(unranked)}: none of its runs finished, so nothing was measured; its "
+                     "failures are listed under \"Failed runs\".")
     degenerate = degenerate_intervals(estimates, per_env)
     if degenerate:
         notes.append("**Zero-width intervals** (every run scored the same, or the resamples could not differ): "

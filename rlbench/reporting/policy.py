@@ -10,7 +10,8 @@ and the stated difference of the seeds-needed table."""
 FAILURE_POLICY = (
     "A run that failed (raised, or returned NaN, after its retries) counts as the random policy on its environment "
     "(normalised score 0) at every evaluation step, and so does every non-finite evaluation of a diverged run; "
-    "such runs are listed under \"Failed runs\", never left out"
+    "such runs are listed under \"Failed runs\", never left out (an algorithm none of whose runs finished is "
+    "listed there and not ranked)"
 )
 """How failed and diverged runs enter the statistics, in words."""
 

@@ -171,3 +171,12 @@ def test_published_cells_get_verdicts_from_the_test_that_matches_them():
     assert table.iloc[0]["margin"] == pytest.approx(0.1 * 455.0)
     assert table.iloc[0]["published_statistic"].startswith("one run") and "3 seeds" in table.iloc[2]["published_statistic"]
     assert "budget 500,000" in table.iloc[2]["differs_in"]
+
+
+def test_an_algorithm_without_any_finished_run_is_listed_not_ranked():
+    labels = {"dqn": "DQN (rlbench)", "sb3_dqn": "DQN (SB3)", "broken": "Broken"}
+    failures = [Failure("broken", "CartPole-v1", seed, "deliberate crash", 2) for seed in range(3)]
+    result = analyze_suite(synthetic_runs(), NORMALIZATION, labels, ["sb3_dqn"], failures, seed=0, reps=50)
+    assert "broken" not in set(result.tables["leaderboard"]["algo"])
+    assert list(result.tables["failures"]["algo"]) == ["broken"] * 3
+    assert any(note.startswith("**Not ranked:** broken") for note in result.caveats)
