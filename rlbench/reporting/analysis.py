@@ -3,6 +3,7 @@
 Pure with respect to files: ``analyze_suite`` takes frames and returns DataFrames and Figures;
 the ``analyze`` stage (``pipelines/analyze.py``) writes them. Scores are normalised per
 environment with the normalisation table, so aggregates across environments are meaningful.
+Failed and diverged runs are counted as the random score (:data:`~rlbench.reporting.policy.FAILURE_POLICY`).
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from rlbench.reporting.caveats import caveats
 from rlbench.reporting.leaderboard import LEADERBOARD_COLUMNS, leaderboard
 from rlbench.reporting.plots import (
-    algorithm_colors,
+    algorithm_styles,
     plot_interval_estimates,
     plot_learning_curves,
     plot_performance_profiles,
@@ -24,7 +26,10 @@ from rlbench.reporting.plots import (
     plot_sample_efficiency,
     plot_seed_variance,
 )
-from rlbench.reporting.tables import aggregate_frame, improvement_frame
+from rlbench.reporting.policy import COUNTED_AS, MEANINGFUL_DIFFERENCE
+from rlbench.reporting.published import COLUMNS as PUBLISHED_COLUMNS
+from rlbench.reporting.published import published_results, published_vs_ours
+from rlbench.reporting.tables import aggregate_frame, improvement_frame, seeds_needed_frame
 from rlbench.scores.matrices import curve_scores, final_scores
 from rlbench.scores.normalization import normalize
 from rlbench.stats.aggregates import (
@@ -34,7 +39,9 @@ from rlbench.stats.aggregates import (
     probability_of_improvement,
     sample_efficiency_curves,
 )
+from rlbench.errors import RlbenchError
 from rlbench.stats.bootstrap import Interval
+from rlbench.stats.power import pairwise_seeds_needed
 from rlbench.stats.variability import (
     area_under_curve,
     curve_variability,
@@ -45,19 +52,24 @@ from rlbench.stats.variability import (
 )
 from rlbench.storage.run_store import Failure
 
-NORMALISED = "Normalised score (0 = random, 1 = solved threshold)"
+NORMALISED = "Normalised score (0 = random, 1 = reference)"
 
-TAUS = np.linspace(-0.5, 1.5, 81)
-"""Thresholds of the performance profiles (normalised score; 1 = gymnasium's solved threshold)."""
+TAU_POINTS = 101
+"""Thresholds of the performance profiles: this many, evenly spread over the range of the scores."""
 
+FAILURE_COLUMNS = ["algo", "env", "seed", "attempts", "reason", "counted_as"]
+SEEDS_NEEDED_COLUMNS = ["algo_x", "algo_y", "difference", "pooled_seed_std", "seeds_now", "seeds_for_observed",
+                        "seeds_for_stated"]
 
 EMPTY_TABLES = {
     "aggregate": ["algo", "label", "runs"] + [f"{m}_{part}" for m in METRICS for part in ("point", "lower", "upper")],
     "probability_of_improvement": ["algo_x", "algo_y", "point", "lower", "upper"],
     "per_env": ["algo", "env", "runs", "mean_return", "ci_lower", "ci_upper", "std", "iqr", "curve_std",
-                "normalized_mean", "auc", "solved_runs", "median_steps_to_solve"],
+                "normalized_mean", "auc", "solved_runs", "ever_solved_runs", "median_steps_to_solve"],
     "seed_variance": ["algo", "env", "n_runs", "mean", "std", "iqr", "ci_lower", "ci_upper", "ci_width"],
     "sample_efficiency": ["algo", "env", "step", "iqm", "lower", "upper"],
+    "seeds_needed": SEEDS_NEEDED_COLUMNS,
+    "published_vs_ours": PUBLISHED_COLUMNS,
 }
 """Columns of every table the analysis stage declares, written empty when no run finished."""
 
@@ -72,23 +84,62 @@ class SuiteAnalysis:
     """Figure name -> figure (written as ``reports/<suite>/<name>.png|svg``)."""
     estimates: dict[str, dict[str, Interval]] = field(default_factory=dict)
     """Aggregate interval estimates per algorithm (normalised scores)."""
-    excluded: list[str] = field(default_factory=list)
-    """Runs left out of the matrices because a run of the same algorithm and seed failed."""
+    caveats: list[str] = field(default_factory=list)
+    """What the results can and cannot support (sentences)."""
 
 
-def drop_failed_seeds(frame: pd.DataFrame, failures: Sequence[Failure]) -> tuple[pd.DataFrame, list[str]]:
-    """Remove every run of an (algorithm, seed) that failed on any environment.
+def _by_env(normalization: pd.DataFrame, column: str) -> dict[str, float]:
+    if column not in normalization.columns:
+        raise RlbenchError(f"normalisation table lacks the column {column!r}")
+    return {str(env): float(value) for env, value in zip(normalization["env"], normalization[column])}
 
-    A score matrix needs the same seeds on every task of an algorithm; the finished runs of a
-    partly failed seed are reported as excluded, never counted silently.
+
+def _failure_rows(failures: Sequence[Failure]) -> list[dict[str, object]]:
+    return [{"algo": f.algo, "env": f.env, "seed": f.seed, "attempts": f.attempts, "reason": f.reason,
+             "counted_as": COUNTED_AS} for f in failures]
+
+
+def count_failed_runs(
+    frame: pd.DataFrame, failures: Sequence[Failure], normalization: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The evaluation frame with failed and diverged runs counted as the random score, and the table listing them.
+
+    A failed run gets one evaluation episode at the random score of its environment at every evaluation step of
+    the environment (the steps of its algorithm's other runs there, else of any run there); a non-finite
+    evaluation return (a diverged run) is replaced by the random score. Returns ``(frame, failures table)`` with
+    the table's columns :data:`FAILURE_COLUMNS`.
     """
-    failed = {(f.algo, f.seed) for f in failures}
-    if not failed:
-        return frame, []
-    mask = [(a, s) in failed for a, s in zip(frame["algo"], frame["seed"])]
-    dropped = frame[mask]
-    excluded = sorted({f"{a}/{e}/seed_{s}" for a, e, s in zip(dropped["algo"], dropped["env"], dropped["seed"])})
-    return frame[~np.asarray(mask, dtype=bool)].reset_index(drop=True), excluded
+    random = _by_env(normalization, "random")
+    listed = _failure_rows(failures)
+    returns = pd.to_numeric(frame["return"], errors="coerce")
+    diverged = ~np.isfinite(returns.to_numpy(dtype=float))
+    filled = frame.assign(**{"return": returns})
+    if diverged.any():
+        bad = frame[diverged]
+        for (algo, env, seed), rows in bad.groupby(["algo", "env", "seed"], sort=True):
+            steps = ", ".join(str(int(s)) for s in sorted(set(rows["step"])))
+            listed.append({"algo": algo, "env": env, "seed": int(seed), "attempts": np.nan,
+                           "reason": f"diverged: non-finite evaluation return at steps {steps}", "counted_as": COUNTED_AS})
+        filled.loc[diverged, "return"] = [random[str(e)] for e in frame.loc[diverged, "env"]]
+    added = []
+    for failure in failures:
+        own = filled[(filled["algo"] == failure.algo) & (filled["env"] == failure.env)]["step"]
+        steps = sorted(set(own)) or sorted(set(filled[filled["env"] == failure.env]["step"])) or [0]
+        added += [{"algo": failure.algo, "env": failure.env, "seed": failure.seed, "step": int(step), "episode": 0,
+                   "return": random[failure.env]} for step in steps]
+    if added:
+        filled = pd.concat([filled, pd.DataFrame(added)], ignore_index=True)
+    table = pd.DataFrame(listed, columns=FAILURE_COLUMNS).sort_values(["algo", "env", "seed"], kind="mergesort")
+    return filled, table.reset_index(drop=True)
+
+
+def profile_thresholds(scores: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Performance-profile thresholds spanning the scores (and 0 to 1), so the part where algorithms differ fills
+    the plot instead of a fixed range."""
+    values = np.concatenate([np.ravel(m) for m in scores.values()])
+    low, high = min(0.0, float(values.min())), max(1.0, float(values.max()))
+    pad = 0.02 * (high - low)  # the last drop (at the best score) stays visible
+    return np.linspace(low - pad, high + pad, TAU_POINTS)
 
 
 def analyze_suite(
@@ -100,23 +151,29 @@ def analyze_suite(
     seed: int,
     reps: int,
 ) -> SuiteAnalysis:
-    """Aggregate, per-environment, pairwise, variance and sample-efficiency results of a suite.
+    """Aggregate, per-environment, pairwise, variance, seeds-needed and sample-efficiency results of a suite, with
+    the published numbers' reproduction verdicts and the caveats.
 
-    ``reference_algos`` are the built-in algorithms: the leaderboard reports every entry's
-    probability of improvement over the best of them.
+    ``reference_algos`` are the built-in algorithms: the leaderboard reports every entry's probability of
+    improvement over the best of them, when one is clearly best. Failed runs count as the random score.
     """
-    frame, excluded = drop_failed_seeds(eval_frame, failures)
-    result = SuiteAnalysis(excluded=excluded)
-    if frame.empty:  # every run failed: the tables still exist (empty), the failures say why
+    result = SuiteAnalysis()
+    if eval_frame.empty:  # every run failed: the tables still exist (empty), the failures say why
         result.tables.update({name: pd.DataFrame(columns=columns) for name, columns in EMPTY_TABLES.items()})
         result.tables["leaderboard"] = pd.DataFrame(columns=LEADERBOARD_COLUMNS)
-        result.tables["failures"] = failures_frame(failures)
+        result.tables["failures"] = pd.DataFrame(_failure_rows(failures), columns=FAILURE_COLUMNS)
         return result
-    algos = [a for a in labels if a in set(frame["algo"])]
+    frame, failed = count_failed_runs(eval_frame, failures, normalization)
+    # An algorithm none of whose runs finished measured nothing: listed with its failures, not ranked.
+    finished = set(eval_frame["algo"])
+    algos = [a for a in labels if a in finished]
+    unranked = sorted(set(frame["algo"]) - finished)
+    frame = frame[frame["algo"].isin(algos)].reset_index(drop=True)
     envs = list(dict.fromkeys(frame["env"]))
     raw = final_scores(frame, envs)
     scores = normalize(raw, normalization)
-    colors = algorithm_colors(algos)
+    styles = algorithm_styles(algos)
+    solved = _by_env(normalization, "solved")
 
     result.estimates = aggregate_metrics(scores.scores, seed=seed, reps=reps)
     aggregate = aggregate_frame(result.estimates).rename(columns={"algorithm": "algo"})
@@ -129,25 +186,25 @@ def analyze_suite(
         columns=["algorithm_x", "algorithm_y", "point", "lower", "upper"]).rename(
         columns={"algorithm_x": "algo_x", "algorithm_y": "algo_y"})
 
-    # Spread across seeds needs two runs; an algorithm left with one (failures) gets NaN, the others theirs.
+    # Spread across seeds needs two runs; an algorithm left with one gets NaN, the others theirs.
     several = [a for a in algos if len(raw.run_ids[a]) > 1]
     spreads = seed_variance({a: raw.scores[a] for a in several}, raw.tasks, seed=seed, reps=reps) if several else {}
     per_env_rows, efficiency_rows, auc_by_algo = [], [], {a: [] for a in algos}
     for env in envs:
-        curves = normalize(curve_scores(frame[frame["env"] == env], [env]), normalization)
         raw_curves = curve_scores(frame[frame["env"] == env], [env])
+        curves = normalize(raw_curves, normalization)
         variability = curve_variability({a: raw_curves.curves[a] for a in several}) if several else {}
         bands = sample_efficiency_curves(curves.curves, seed=seed, reps=reps)
         result.figures[f"sample_efficiency_{env}"] = plot_sample_efficiency(
-            bands, curves.steps, algorithms=algos, colors=colors, ylabel=f"IQM normalised score ({env})")
+            bands, curves.steps, algorithms=algos, styles=styles, labels=labels,
+            ylabel=f"IQM normalised score ({env})")
         for algo in algos:
             steps = curves.steps[algo]
             auc = area_under_curve(curves.curves[algo], steps)[:, 0]
             auc_by_algo[algo].extend(auc.tolist())
-            reach = threshold_summary(steps_to_threshold(curves.curves[algo][:, 0, :], steps, 1.0))
             final = raw.scores[algo][:, raw.tasks.index(env)]
             spread = spreads.get(algo, {}).get(env)
-            per_env_rows.append({
+            row = {
                 "algo": algo, "env": env, "runs": len(final),
                 "mean_return": float(np.mean(final)),
                 "ci_lower": spread.ci_lower if spread else np.nan,
@@ -157,38 +214,55 @@ def analyze_suite(
                 "curve_std": float(variability[algo][0]) if algo in variability else np.nan,
                 "normalized_mean": float(np.mean(scores.scores[algo][:, scores.tasks.index(env)])),
                 "auc": float(np.mean(auc)),
-                "solved_runs": f"{reach.n_reached}/{reach.n_runs}",
-                "median_steps_to_solve": (f">{int(reach.budget)}" if reach.median_censored else str(int(reach.median))),
-            })
+                "solved_runs": None, "ever_solved_runs": None, "median_steps_to_solve": None,
+            }
+            if np.isfinite(solved.get(env, np.nan)):
+                reach = threshold_summary(steps_to_threshold(raw_curves.curves[algo][:, 0, :], steps, solved[env]))
+                row.update(
+                    solved_runs=f"{int(np.sum(final >= solved[env]))}/{len(final)}",
+                    ever_solved_runs=f"{reach.n_reached}/{reach.n_runs}",
+                    median_steps_to_solve=(f">{int(reach.budget)}" if reach.median_censored else str(int(reach.median))),
+                )
+            per_env_rows.append(row)
             band = bands[algo]
             efficiency_rows += [
                 {"algo": algo, "env": env, "step": int(s), "iqm": p, "lower": lo, "upper": hi}
                 for s, p, lo, hi in zip(steps, band.point, band.lower, band.upper)
             ]
-    result.tables["per_env"] = pd.DataFrame(per_env_rows)
+    result.tables["per_env"] = pd.DataFrame(per_env_rows, columns=EMPTY_TABLES["per_env"])
     result.tables["sample_efficiency"] = pd.DataFrame(efficiency_rows)
     result.tables["seed_variance"] = seed_variance_frame(spreads)
-    result.tables["failures"] = failures_frame(failures)
-    result.tables["leaderboard"] = leaderboard(result.estimates, labels, reference_algos, scores.scores, auc_by_algo, probabilities)
+    result.tables["failures"] = failed
+    failed_per_algo = failed[failed["algo"].isin(algos)]["algo"].value_counts().to_dict()
+    board = leaderboard(result.estimates, labels, reference_algos, scores.scores, auc_by_algo, probabilities,
+                        failed_per_algo)
+    result.tables["leaderboard"] = board
+    by_rank = list(board["algo"])
 
-    by_iqm = list(result.tables["leaderboard"]["algo"])
+    needed = pairwise_seeds_needed({a: scores.scores[a] for a in by_rank if a in several}, MEANINGFUL_DIFFERENCE) \
+        if len(several) > 1 else {}
+    result.tables["seeds_needed"] = seeds_needed_frame(needed).reindex(columns=SEEDS_NEEDED_COLUMNS)
+    budgets = {env: int(frame[frame["env"] == env]["step"].max()) for env in envs}
+    final_returns = {a: {env: raw.scores[a][:, raw.tasks.index(env)] for env in envs} for a in algos}
+    result.tables["published_vs_ours"] = published_vs_ours(published_results(), final_returns, normalization, budgets)
+    result.caveats = caveats(envs, {a: len(raw.run_ids[a]) for a in algos}, result.estimates,
+                             result.tables["per_env"], normalization[normalization["env"].isin(envs)],
+                             int(failed["algo"].isin(algos).sum()), reps, result.tables["seeds_needed"], unranked)
+
     result.figures["interval_estimates"] = plot_interval_estimates(
-        result.estimates, algorithms=by_iqm, colors=colors, xlabel=NORMALISED)
-    profiles = performance_profiles(scores.scores, TAUS, seed=seed, reps=reps)
+        result.estimates, algorithms=by_rank, styles=styles, labels=labels, xlabel=NORMALISED)
+    taus = profile_thresholds(scores.scores)
+    profiles = performance_profiles(scores.scores, taus, seed=seed, reps=reps)
     result.figures["performance_profiles"] = plot_performance_profiles(
-        profiles, TAUS, algorithms=by_iqm, colors=colors, xlabel=NORMALISED + r" $(\tau)$")
+        profiles, taus, algorithms=by_rank, styles=styles, labels=labels, xlabel=NORMALISED + r" $(\tau)$")
     if probabilities:
-        pairs = [(by_iqm[0], other) for other in by_iqm[1:]]
-        result.figures["probability_of_improvement"] = plot_probability_of_improvement(probabilities, pairs=pairs)
-    result.figures["learning_curves"] = plot_learning_curves(frame, seed=seed, envs=envs, algorithms=algos, colors=colors)
-    result.figures["seed_variance"] = plot_seed_variance(raw, envs=envs, algorithms=algos, colors=colors)
+        pairs = [(by_rank[0], other) for other in by_rank[1:]]
+        result.figures["probability_of_improvement"] = plot_probability_of_improvement(
+            probabilities, pairs=pairs, labels=labels)
+    result.figures["learning_curves"] = plot_learning_curves(
+        frame, seed=seed, envs=envs, algorithms=algos, styles=styles, labels=labels)
+    result.figures["seed_variance"] = plot_seed_variance(raw, envs=envs, algorithms=algos, styles=styles, labels=labels)
     return result
 
 
-def failures_frame(failures: Sequence[Failure]) -> pd.DataFrame:
-    rows = [{"algo": f.algo, "env": f.env, "seed": f.seed, "attempts": f.attempts, "reason": f.reason}
-            for f in sorted(failures, key=lambda f: (f.algo, f.env, f.seed))]
-    return pd.DataFrame(rows, columns=["algo", "env", "seed", "attempts", "reason"])
-
-
-__all__ = ["SuiteAnalysis", "analyze_suite", "drop_failed_seeds", "failures_frame"]
+__all__ = ["SuiteAnalysis", "analyze_suite", "count_failed_runs", "profile_thresholds"]

@@ -17,7 +17,7 @@ import pandas as pd
 
 from rlbench.reporting.figures import save_figure
 from rlbench.reporting.plots import (
-    algorithm_colors,
+    algorithm_styles,
     plot_interval_estimates,
     plot_performance_profiles,
     plot_probability_of_improvement,
@@ -68,11 +68,11 @@ def publish_external(
     )
     # Agents ordered by IQM (best on top); colours fixed by the given agent order.
     by_iqm = sorted(agents, key=lambda a: (-estimates[a]["iqm"].point, a))
-    colours = algorithm_colors(list(agents))
-    save_figure(plot_interval_estimates(estimates, algorithms=by_iqm, colors=colours), out_plots / "interval_estimates")
+    styles = algorithm_styles(list(agents))
+    save_figure(plot_interval_estimates(estimates, algorithms=by_iqm, styles=styles), out_plots / "interval_estimates")
     profiles = performance_profiles(scores.scores, taus, seed=seed, reps=reps)
     save_figure(
-        plot_performance_profiles(profiles, taus, algorithms=by_iqm, colors=colours), out_plots / "performance_profiles"
+        plot_performance_profiles(profiles, taus, algorithms=by_iqm, styles=styles), out_plots / "performance_profiles"
     )
     if probabilities:
         pairs = [(by_iqm[0], other) for other in by_iqm[1:]]

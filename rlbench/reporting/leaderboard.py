@@ -1,17 +1,25 @@
-"""The leaderboard: algorithms ranked by IQM of normalised final score, as a table and as Markdown."""
+"""The leaderboard: shared ranks from the probability of improvement, IQM and the other columns, as a table and as
+Markdown (with the column glossary and the caveats)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+
 import numpy as np
 import pandas as pd
 
 from rlbench.config.plan import SuitePlan
+from rlbench.reporting.glossary import glossary_markdown
 from rlbench.reporting.tables import markdown_table
 from rlbench.stats.bootstrap import Interval
+from rlbench.stats.ranking import RANK_RULE, best_algorithm, clearly_better, shared_ranks
 
-LEADERBOARD_COLUMNS = ["rank", "algo", "label", "runs", "iqm", "iqm_lower", "iqm_upper", "median", "optimality_gap",
-                       "auc", "seed_std", "poi_vs_best_builtin", "poi_lower", "poi_upper"]
+LEADERBOARD_COLUMNS = ["rank", "algo", "label", "runs", "failed_runs", "iqm", "iqm_lower", "iqm_upper", "mean",
+                       "median", "optimality_gap", "auc", "seed_std", "clearly_better_than", "poi_vs_best_builtin",
+                       "poi_lower", "poi_upper"]
+
+MEDIAN_NEEDS_TASKS = 3
+"""With fewer environments the median over environments is the mean (one or two values), so it is not shown."""
 
 
 def leaderboard(
@@ -21,21 +29,32 @@ def leaderboard(
     scores: Mapping[str, np.ndarray],
     auc_by_algo: Mapping[str, list[float]],
     probabilities: Mapping[tuple[str, str], Interval],
+    failed_runs: Mapping[str, int],
 ) -> pd.DataFrame:
-    """Algorithms ranked by IQM of normalised score, with the leaderboard's columns."""
-    ranked = sorted(estimates, key=lambda a: (-estimates[a]["iqm"].point, a))
-    references = [a for a in ranked if a in reference_algos]
-    best = references[0] if references else None
+    """Algorithms by shared rank (:func:`rlbench.stats.ranking.shared_ranks`), then IQM, with the leaderboard's columns.
+
+    The probability-of-improvement columns compare every row with the best built-in algorithm, named only when one
+    built-in algorithm is clearly better than every other built-in one (``attrs["best_builtin"]``, else None).
+    """
+    algos = list(estimates)
+    ranks = shared_ranks(algos, probabilities) if len(algos) > 1 else {a: 1 for a in algos}
+    ordered = sorted(algos, key=lambda a: (ranks[a], -estimates[a]["iqm"].point, a))
+    builtins = [a for a in algos if a in reference_algos]
+    best = best_algorithm(builtins, probabilities) if len(builtins) > 1 else None
     rows = []
-    for rank, algo in enumerate(ranked, start=1):
+    for algo in ordered:
         iqm = estimates[algo]["iqm"]
+        beaten = [other for other in ordered if other != algo and clearly_better(algo, other, probabilities)]
         row = {
-            "rank": rank, "algo": algo, "label": labels[algo], "runs": int(scores[algo].shape[0]),
+            "rank": ranks[algo], "algo": algo, "label": labels[algo], "runs": int(scores[algo].shape[0]),
+            "failed_runs": int(failed_runs.get(algo, 0)),
             "iqm": iqm.point, "iqm_lower": iqm.lower, "iqm_upper": iqm.upper,
+            "mean": estimates[algo]["mean"].point,
             "median": estimates[algo]["median"].point,
             "optimality_gap": estimates[algo]["optimality_gap"].point,
             "auc": float(np.mean(auc_by_algo[algo])),
             "seed_std": float(np.mean(np.std(scores[algo], axis=0, ddof=1))) if scores[algo].shape[0] > 1 else np.nan,
+            "clearly_better_than": ", ".join(beaten),
             "poi_vs_best_builtin": np.nan, "poi_lower": np.nan, "poi_upper": np.nan,
         }
         if best is not None and algo != best:
@@ -44,20 +63,59 @@ def leaderboard(
         rows.append(row)
     frame = pd.DataFrame(rows, columns=LEADERBOARD_COLUMNS)
     frame.attrs["best_builtin"] = best
+    frame.attrs["best"] = best_algorithm(algos, probabilities) if len(algos) > 1 else None
+    frame.attrs["tasks"] = int(next(iter(scores.values())).shape[1]) if scores else 0
     return frame
 
 
-def leaderboard_markdown(plan: SuitePlan, board: pd.DataFrame, failures: pd.DataFrame | None) -> str:
-    """``leaderboard.md``: the suite's settings, the ranked table and the failed runs."""
+def displayed(board: pd.DataFrame) -> pd.DataFrame:
+    """The leaderboard as shown: without the median where it is only the mean again, without empty columns of the
+    probability of improvement (no best built-in algorithm)."""
+    dropped = []
+    if board.attrs.get("tasks", 0) < MEDIAN_NEEDS_TASKS:
+        dropped.append("median")
+    if board.attrs.get("best_builtin") is None:
+        dropped += ["poi_vs_best_builtin", "poi_lower", "poi_upper"]
+    return board.drop(columns=[c for c in dropped if c in board.columns])
+
+
+def leaderboard_note(board: pd.DataFrame) -> str:
+    """What the ranking is and who, if anyone, is best (one paragraph)."""
+    best = board.attrs.get("best_builtin")
+    tasks = board.attrs.get("tasks", 0)
+    ranked = board[board["rank"] == 1]["algo"].tolist() if not board.empty else []
+    if board.attrs.get("best"):
+        top = f"`{board.attrs['best']}` is clearly better than every other algorithm."
+    elif len(ranked) > 1:
+        top = f"No algorithm is clearly better than all others; rank 1 is shared by {', '.join(f'`{a}`' for a in ranked)}."
+    else:
+        top = "No algorithm is clearly better than all others."
+    poi = (f" `poi_vs_best_builtin` = P(row > `{best}`), the one built-in algorithm clearly better than every other "
+           "built-in one." if best else " No built-in algorithm is clearly better than every other built-in one, so no "
+           "probability of improvement over a \"best\" is shown (all pairs: the probability-of-improvement table).")
+    median = (f" The median is not shown: with {tasks} environment(s) it is the mean again."
+              if tasks < MEDIAN_NEEDS_TASKS else "")
+    return (f"Rank rule: {RANK_RULE}. Rows are ordered by rank, then by IQM of normalised final score (95% "
+            f"stratified-bootstrap CIs). {top}{poi}{median}\n")
+
+
+def leaderboard_markdown(plan: SuitePlan, board: pd.DataFrame, failures: pd.DataFrame | None,
+                         caveats: Sequence[str] = (), normalisation: str = "") -> str:
+    """``leaderboard.md``: the suite's settings, the ranked table, its column glossary, caveats and failed runs."""
     config, suite = plan.suite, plan.name
     budgets = ", ".join(f"{env} {steps:,} steps" for env, steps in config.budget.items())
+    shown = displayed(board)
     lines = [
         f"# Leaderboard: suite `{suite}`\n",
         f"Budget: {budgets}; {len(config.seeds)} seeds; evaluation every {config.eval_every:,} steps, "
-        f"{config.eval_episodes} episodes. Ranked by IQM of normalised final score with 95% stratified-bootstrap "
-        f"CIs; `poi_vs_best_builtin` = P(row > {board.attrs.get('best_builtin')}).\n",
-        markdown_table(board) if not board.empty else "_no finished runs_\n",
+        f"{config.eval_episodes} episodes. {normalisation}\n",
+        leaderboard_note(board) if not board.empty else "",
+        markdown_table(shown) if not board.empty else "_no finished runs_\n",
+        "## Columns\n",
+        glossary_markdown(shown.columns),
     ]
+    if caveats:
+        lines += ["## What these results can and cannot support\n", "\n".join(f"- {c}" for c in caveats) + "\n"]
     if failures is not None and not failures.empty:
-        lines += ["## Failed runs (not counted)\n", markdown_table(failures)]
+        lines += ["## Failed runs (counted as the random score)\n", markdown_table(failures)]
     return "\n".join(lines)

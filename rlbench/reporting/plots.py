@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import matplotlib
@@ -35,7 +36,10 @@ from rlbench.stats.bootstrap import Band, Interval  # noqa: E402
 from rlbench.storage.schema import SCORE_SOURCE_COLUMNS as EVAL_COLUMNS  # noqa: E402
 
 __all__ = [
+    "PALETTE",
+    "Style",
     "algorithm_colors",
+    "algorithm_styles",
     "plot_interval_estimates",
     "plot_performance_profiles",
     "plot_probability_of_improvement",
@@ -65,10 +69,37 @@ def _style() -> Iterator[None]:
         yield
 
 
-def algorithm_colors(algorithms: Sequence[str], palette: str = "colorblind") -> dict[str, Color]:
-    """A stable colour per algorithm: the seaborn ``palette`` in the given algorithm order."""
-    colours = sns.color_palette(palette, n_colors=max(len(algorithms), 1))
-    return {algo: colours[i % len(colours)] for i, algo in enumerate(algorithms)}
+PALETTE: tuple[str, ...] = ("#332288", "#CC6677", "#117733", "#88CCEE", "#882255", "#DDCC77", "#44AA99",
+                            "#AA4499", "#999933")
+"""Paul Tol's "muted" qualitative colour scheme (P. Tol, "Colour Schemes", SRON technical note
+SRON/EPS/TN/09-002): nine colours that stay distinct for colour-blind readers, reordered so that the first few
+differ most in lightness as well as hue."""
+MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p")
+LINESTYLES: tuple[str, ...] = ("-", "--", ":", "-.")
+
+
+@dataclass(frozen=True)
+class Style:
+    """How one algorithm is drawn: colour, marker and line style together keep 12 and more algorithms apart."""
+
+    color: str
+    marker: str
+    linestyle: str
+
+
+def algorithm_styles(algorithms: Sequence[str]) -> dict[str, Style]:
+    """A stable style per algorithm, in the given order: the k-th algorithm gets colour k mod 9 of :data:`PALETTE`,
+    marker k mod 12 and, from the tenth on, another line style; no two of the first 36 algorithms look alike."""
+    return {
+        algo: Style(PALETTE[k % len(PALETTE)], MARKERS[k % len(MARKERS)],
+                    LINESTYLES[(k // len(PALETTE)) % len(LINESTYLES)])
+        for k, algo in enumerate(algorithms)
+    }
+
+
+def algorithm_colors(algorithms: Sequence[str]) -> dict[str, Color]:
+    """The colour of each algorithm's :func:`algorithm_styles`."""
+    return {algo: style.color for algo, style in algorithm_styles(algorithms).items()}
 
 
 def _order(available: Sequence[str], requested: Sequence[str] | None, what: str) -> list[str]:
@@ -84,11 +115,27 @@ def _order(available: Sequence[str], requested: Sequence[str] | None, what: str)
     return order
 
 
-def _colors(order: Sequence[str], colors: Mapping[str, Color] | None) -> dict[str, Color]:
-    default = algorithm_colors(order)
-    if colors is not None:
-        default.update({k: v for k, v in colors.items() if k in default})
+def _styles(order: Sequence[str], styles: Mapping[str, Style] | None) -> dict[str, Style]:
+    default = algorithm_styles(order)
+    if styles is not None:
+        default.update({k: v for k, v in styles.items() if k in default})
     return default
+
+
+def _names(order: Sequence[str], labels: Mapping[str, str] | None) -> dict[str, str]:
+    """Display names: ``labels[algo]`` where given, else the id."""
+    return {algo: (labels or {}).get(algo, algo) for algo in order}
+
+
+def _legend_outside(fig: Figure, order: Sequence[str], styles: Mapping[str, Style], names: Mapping[str, str],
+                    markers: bool = True) -> None:
+    """One legend for the whole figure, to the right of the axes (never over the data)."""
+    handles = [
+        matplotlib.lines.Line2D([], [], color=styles[a].color, linestyle=styles[a].linestyle, linewidth=2,
+                                marker=styles[a].marker if markers else None, markersize=5)
+        for a in order
+    ]
+    fig.legend(handles, [names[a] for a in order], loc="outside right upper", frameon=False)
 
 
 def _new_figure(width: float, height: float) -> Figure:
@@ -117,8 +164,9 @@ def plot_interval_estimates(
     estimates: Mapping[str, Mapping[str, Interval]],
     metrics: Sequence[str] | None = None,
     algorithms: Sequence[str] | None = None,
-    colors: Mapping[str, Color] | None = None,
+    styles: Mapping[str, Style] | None = None,
     xlabel: str = "Human Normalized Score",
+    labels: Mapping[str, str] | None = None,
 ) -> Figure:
     """Aggregate metrics with CIs: one panel per metric, one row per algorithm (Agarwal et al. 2021, Fig. 1).
 
@@ -129,12 +177,13 @@ def plot_interval_estimates(
     present = [m for m in METRICS if all(m in estimates[a] for a in order)]
     extra = [m for m in estimates[order[0]] if m not in METRICS and all(m in estimates[a] for a in order)]
     panels = _order(present + extra, metrics, "metrics")
-    palette = _colors(order, colors)
+    palette, names = _styles(order, styles), _names(order, labels)
     with _style():
-        fig = _new_figure(2.6 * len(panels) + 1.2, 0.38 * len(order) + 1.1)
+        fig = _new_figure(2.6 * len(panels) + 2.4, 0.38 * len(order) + 1.1)
         axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
         for ax, metric in zip(axes, panels):
-            _interval_rows(ax, order, [estimates[a][metric] for a in order], [palette[a] for a in order])
+            _interval_rows(ax, [names[a] for a in order], [estimates[a][metric] for a in order],
+                           [palette[a].color for a in order])
             ax.set_title(METRIC_LABELS.get(metric, metric))
             ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
         fig.supxlabel(xlabel)
@@ -145,9 +194,10 @@ def plot_performance_profiles(
     profiles: Mapping[str, Band],
     taus: Sequence[float] | np.ndarray,
     algorithms: Sequence[str] | None = None,
-    colors: Mapping[str, Color] | None = None,
+    styles: Mapping[str, Style] | None = None,
     xlabel: str = r"Human Normalized Score $(\tau)$",
     ylabel: str = r"Fraction of runs with score $> \tau$",
+    labels: Mapping[str, str] | None = None,
 ) -> Figure:
     """Score-distribution performance profiles with pointwise CI bands (Agarwal et al. 2021, Fig. 5).
 
@@ -158,19 +208,20 @@ def plot_performance_profiles(
     for algo in order:
         if np.shape(profiles[algo].point) != grid.shape:
             raise RlbenchError(f"profile of {algo!r} has {np.size(profiles[algo].point)} points but {grid.size} taus")
-    palette = _colors(order, colors)
+    palette, names = _styles(order, styles), _names(order, labels)
     with _style():
-        fig = _new_figure(6.0, 4.0)
+        fig = _new_figure(8.0, 4.0)
         ax = fig.subplots()
         for algo in order:
-            band = profiles[algo]
-            ax.plot(grid, band.point, color=palette[algo], linewidth=2, label=algo)
-            ax.fill_between(grid, band.lower, band.upper, color=palette[algo], alpha=0.2, linewidth=0)
+            band, style = profiles[algo], palette[algo]
+            ax.plot(grid, band.point, color=style.color, linestyle=style.linestyle, linewidth=2,
+                    marker=style.marker, markevery=max(1, grid.size // 8), markersize=5)
+            ax.fill_between(grid, band.lower, band.upper, color=style.color, alpha=0.15, linewidth=0)
         ax.set_xlim(grid[0], grid[-1])
-        ax.set_ylim(0.0, 1.0)
+        ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
-        ax.legend(loc="upper right", frameon=True)
+        _legend_outside(fig, order, palette, names)
     return fig
 
 
@@ -178,6 +229,7 @@ def plot_probability_of_improvement(
     probabilities: Mapping[tuple[str, str], Interval],
     pairs: Sequence[tuple[str, str]] | None = None,
     color: Color | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> Figure:
     """Probability of improvement P(X > Y) with CIs, one row per pair (Agarwal et al. 2021, Fig. 6).
 
@@ -194,14 +246,15 @@ def plot_probability_of_improvement(
             raise RlbenchError(f"no probability of improvement for pairs {unknown}")
     if not rows:
         raise RlbenchError("nothing to plot: no pairs")
-    bar_colour = color if color is not None else sns.color_palette("colorblind")[0]
+    bar_colour = color if color is not None else PALETTE[0]
+    names = _names(sorted({a for pair in rows for a in pair}), labels)
     with _style():
         fig = _new_figure(5.5, 0.36 * len(rows) + 1.0)
         ax = fig.subplots()
-        _interval_rows(ax, [f"{x} vs {y}" for x, y in rows], [probabilities[p] for p in rows], [bar_colour] * len(rows))
+        _interval_rows(ax, [f"{names[x]} vs {names[y]}" for x, y in rows], [probabilities[p] for p in rows], [bar_colour] * len(rows))
         ax.axvline(0.5, color="grey", linestyle="--", linewidth=1)
         ax.set_xlim(0.0, 1.0)
-        ax.set_xlabel("P(X > Y)")
+        ax.set_xlabel("P(X > Y) (ties count half)")
         ax.set_ylabel("Algorithm X vs Algorithm Y")
     return fig
 
@@ -210,9 +263,10 @@ def plot_sample_efficiency(
     curves: Mapping[str, Band],
     steps: Mapping[str, Sequence[float] | np.ndarray] | Sequence[float] | np.ndarray,
     algorithms: Sequence[str] | None = None,
-    colors: Mapping[str, Color] | None = None,
+    styles: Mapping[str, Style] | None = None,
     xlabel: str = "Environment steps",
     ylabel: str = "IQM normalized score",
+    labels: Mapping[str, str] | None = None,
 ) -> Figure:
     """IQM normalised score vs environment steps with CI bands (Agarwal et al. 2021, Fig. 8).
 
@@ -220,20 +274,22 @@ def plot_sample_efficiency(
     evaluation steps, one array for all algorithms or a dict per algorithm (``CurveSet.steps``).
     """
     order = _order(list(curves), algorithms, "sample-efficiency curves")
-    palette = _colors(order, colors)
+    palette, names = _styles(order, styles), _names(order, labels)
     with _style():
-        fig = _new_figure(6.0, 4.0)
+        fig = _new_figure(8.0, 4.0)
         ax = fig.subplots()
         for algo in order:
             grid = np.asarray(steps[algo] if isinstance(steps, Mapping) else steps, dtype=np.float64)
             band = curves[algo]
             if np.shape(band.point) != grid.shape:
                 raise RlbenchError(f"curve of {algo!r} has {np.size(band.point)} points but {grid.size} steps")
-            ax.plot(grid, band.point, color=palette[algo], linewidth=2, marker="o", markersize=3, label=algo)
-            ax.fill_between(grid, band.lower, band.upper, color=palette[algo], alpha=0.2, linewidth=0)
+            style = palette[algo]
+            ax.plot(grid, band.point, color=style.color, linestyle=style.linestyle, linewidth=2, marker=style.marker,
+                    markersize=4)
+            ax.fill_between(grid, band.lower, band.upper, color=style.color, alpha=0.15, linewidth=0)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
-        ax.legend(loc="best", frameon=True)
+        _legend_outside(fig, order, palette, names)
     return fig
 
 
@@ -247,9 +303,10 @@ def plot_learning_curves(
     seed: int = 0,
     envs: Sequence[str] | None = None,
     algorithms: Sequence[str] | None = None,
-    colors: Mapping[str, Color] | None = None,
+    styles: Mapping[str, Style] | None = None,
     n_boot: int = 1000,
     max_cols: int = 3,
+    labels: Mapping[str, str] | None = None,
 ) -> Figure:
     """Per-environment learning curves: mean over seeds with a 95 % bootstrap CI band, each seed faint.
 
@@ -267,27 +324,26 @@ def plot_learning_curves(
     runs["env"] = runs["env"].astype(str)
     env_order = _order(sorted(runs["env"].unique()), envs, "environments")
     algo_order = _order(sorted(runs["algo"].unique()), algorithms, "algorithms")
-    palette = _colors(algo_order, colors)
+    palette, names = _styles(algo_order, styles), _names(algo_order, labels)
     rows, cols = _grid_shape(len(env_order), max_cols)
     with _style():
-        fig = _new_figure(4.2 * cols, 3.2 * rows)
+        fig = _new_figure(4.2 * cols + 2.0, 3.2 * rows)
         axes = fig.subplots(rows, cols, squeeze=False).ravel()
         for ax, env in zip(axes, env_order):
-            data = runs[(runs["env"] == env) & runs["algo"].isin(algo_order)]
-            sns.lineplot(
-                data=data, x="step", y="return", hue="algo", hue_order=algo_order, palette=palette,
-                units="seed", estimator=None, alpha=0.25, linewidth=0.8, legend=False, ax=ax,
-            )
-            sns.lineplot(
-                data=data, x="step", y="return", hue="algo", hue_order=algo_order, palette=palette,
-                estimator="mean", errorbar=("ci", 95), n_boot=n_boot, seed=seed, linewidth=2,
-                legend=ax is axes[0], ax=ax,
-            )
+            for algo in algo_order:
+                data = runs[(runs["env"] == env) & (runs["algo"] == algo)]
+                style = palette[algo]
+                sns.lineplot(data=data, x="step", y="return", units="seed", estimator=None, color=style.color,
+                             alpha=0.2, linewidth=0.7, legend=False, ax=ax)
+                sns.lineplot(data=data, x="step", y="return", estimator="mean", errorbar=("ci", 95), n_boot=n_boot,
+                             seed=seed, color=style.color, linestyle=style.linestyle, linewidth=2,
+                             err_kws={"alpha": 0.12, "linewidth": 0}, legend=False, ax=ax)
             ax.set_title(env)
             ax.set_xlabel("Environment steps")
             ax.set_ylabel("Evaluation return")
         for ax in axes[len(env_order):]:
             ax.set_visible(False)
+        _legend_outside(fig, algo_order, palette, names, markers=False)
     return fig
 
 
@@ -295,9 +351,10 @@ def plot_seed_variance(
     scores: ScoreSet | pd.DataFrame,
     envs: Sequence[str] | None = None,
     algorithms: Sequence[str] | None = None,
-    colors: Mapping[str, Color] | None = None,
+    styles: Mapping[str, Style] | None = None,
     ylabel: str = "Final return",
     max_cols: int = 3,
+    labels: Mapping[str, str] | None = None,
 ) -> Figure:
     """Final score of every seed, per algorithm and environment (box plot plus one dot per seed).
 
@@ -314,7 +371,7 @@ def plot_seed_variance(
     algo_order = _order(
         sorted(frame["algo"].unique()) if not isinstance(scores, ScoreSet) else scores.algorithms, algorithms, "algorithms"
     )
-    palette = _colors(algo_order, colors)
+    palette, names = _styles(algo_order, styles), _names(algo_order, labels)
     rows, cols = _grid_shape(len(env_order), max_cols)
     with _style():
         fig = _new_figure(max(3.0, 0.9 * len(algo_order) + 1.5) * cols, 3.4 * rows)
@@ -333,14 +390,15 @@ def plot_seed_variance(
                 patch_artist=True, medianprops={"color": "black"},
             )
             for k, patch in zip(drawn, boxes["boxes"]):
-                patch.set_facecolor(palette[algo_order[k]])
+                patch.set_facecolor(palette[algo_order[k]].color)
                 patch.set_alpha(0.4)
             for k, values in enumerate(per_algo):
                 offsets = np.linspace(-0.18, 0.18, values.size) if values.size > 1 else np.zeros(values.size)
                 ax.scatter(
-                    k + offsets, values, s=18, color=palette[algo_order[k]], edgecolor="black", linewidth=0.5, zorder=3
+                    k + offsets, values, s=22, color=palette[algo_order[k]].color, marker=palette[algo_order[k]].marker,
+                    edgecolor="black", linewidth=0.5, zorder=3
                 )
-            ax.set_xticks(range(len(algo_order)), labels=algo_order)
+            ax.set_xticks(range(len(algo_order)), labels=[names[a] for a in algo_order], ha="right")
             ax.set_xlim(-0.6, len(algo_order) - 0.4)
             ax.grid(axis="x", visible=False)
             ax.set_title(env)

@@ -1,7 +1,8 @@
 """The comparison report: Markdown and a self-contained HTML page, from a suite's analysis.
 
-Sections: leaderboard, setup and evaluation protocol, aggregate metrics, per-environment results,
-probability of improvement, seed variance, sample efficiency, figures, published vs ours,
+Sections: leaderboard (with its column glossary), what the results can and cannot support (the caveats),
+setup and evaluation protocol, aggregate metrics, per-environment results, probability of improvement, seed
+variance, seeds needed, sample efficiency, figures, published vs ours (with reproduction verdicts),
 hyperparameters, provenance, failures. Everything in it is deterministic (no clock, no host).
 """
 
@@ -11,11 +12,17 @@ import base64
 import json
 import re
 from collections.abc import Mapping, Sequence
-from importlib.resources import files
 from pathlib import Path
 
 import pandas as pd
 from markdown_it import MarkdownIt
+
+from rlbench.reporting.caveats import normalisation_statement
+from rlbench.reporting.glossary import glossary_markdown
+from rlbench.reporting.leaderboard import displayed, leaderboard_note
+from rlbench.reporting.policy import FAILURE_POLICY, MEANINGFUL_DIFFERENCE
+from rlbench.reporting.published import VERDICT_RULE
+from rlbench.stats.power import ALPHA, POWER
 
 from rlbench.config.params import PipelineConfig
 from rlbench.config.plan import SuitePlan
@@ -23,39 +30,10 @@ from rlbench.reporting.tables import markdown_table
 from rlbench.storage.provenance import package_versions
 
 SECTIONS = (
-    "Leaderboard", "Setup and evaluation protocol", "Aggregate metrics", "Per-environment results",
-    "Probability of improvement", "Seed variance", "Sample efficiency", "Figures", "Published vs ours",
-    "Hyperparameters", "Provenance", "Failed runs",
+    "Leaderboard", "What these results can and cannot support", "Setup and evaluation protocol", "Aggregate metrics",
+    "Per-environment results", "Probability of improvement", "Seed variance", "Seeds needed", "Sample efficiency",
+    "Figures", "Published vs ours", "Hyperparameters", "Provenance", "Failed runs",
 )
-
-# Which of our algorithms a published row speaks about (published name -> params algo keys).
-PUBLISHED_MATCH = {"SB3 DQN": ("sb3_dqn", "dqn"), "CleanRL dqn.py": ("dqn",), "SB3 PPO": ("sb3_ppo",)}
-
-
-def published_results() -> pd.DataFrame:
-    """The published reference numbers shipped with rlbench (sources in PUBLISHED_SOURCES.md)."""
-    return pd.read_csv(files("rlbench") / "data" / "published_results.csv")
-
-
-def published_vs_ours(per_env: pd.DataFrame, budgets: Mapping[str, int]) -> pd.DataFrame:
-    """Published scores next to ours for the same algorithm family and environment."""
-    published = published_results()
-    rows = []
-    for record in published.itertuples(index=False):
-        for algo in PUBLISHED_MATCH.get(record.algorithm, ()):
-            ours = per_env[(per_env["algo"] == algo) & (per_env["env"] == record.env_id)]
-            if ours.empty:
-                continue
-            mine = ours.iloc[0]
-            rows.append({
-                "env": record.env_id, "published": f"{record.algorithm} ({record.source})",
-                "published_steps": record.timesteps, "published_score": f"{record.score} ± {record.score_err}",
-                "published_protocol": record.protocol, "ours": algo, "our_steps": budgets[record.env_id],
-                "our_score": f"{mine.mean_return:.2f} [{mine.ci_lower:.2f}, {mine.ci_upper:.2f}]",
-            })
-    columns = ["env", "published", "published_steps", "published_score", "published_protocol", "ours", "our_steps",
-               "our_score"]
-    return pd.DataFrame(rows, columns=columns)
 
 
 def _table(frame: pd.DataFrame | None, empty: str = "_none_") -> str:
@@ -68,20 +46,26 @@ def render_markdown(
     pipeline: PipelineConfig,
     tables: Mapping[str, pd.DataFrame],
     figure_names: Sequence[str],
-    excluded: Sequence[str] = (),
+    caveats: Sequence[str] = (),
 ) -> str:
     """The report as Markdown; figures are referenced as ``<name>.png`` next to the report."""
     config, suite = plan.suite, plan.name
     algos = list(plan.algos)
     budgets = ", ".join(f"{env}: {steps:,} steps" for env, steps in config.budget.items())
     board = tables.get("leaderboard")
-    best = board.attrs.get("best_builtin") if board is not None else None
+    normalization = tables.get("normalization")
+    normalised = normalisation_statement(normalization) if normalization is not None else ""
     out = [f"# {title}\n"]
     out.append("## Leaderboard\n")
-    out.append(f"Ranked by IQM of normalised final score (95% stratified-bootstrap CI); {len(config.seeds)} seeds; "
-               f"{budgets}. `poi_vs_best_builtin` is P(algorithm > {best or 'n/a'}), the best built-in algorithm. "
-               "Normalised score = (return − random) / (solved threshold − random); see `normalization`.\n")
-    out.append(_table(board))
+    out.append(f"{len(config.seeds)} seeds; {budgets}. {normalised}\n")
+    if board is not None and not board.empty:
+        out.append(leaderboard_note(board))
+        out.append(_table(displayed(board)))
+        out.append(glossary_markdown(displayed(board).columns))
+    else:
+        out.append("_no finished runs_\n")
+    out.append("## What these results can and cannot support\n")
+    out.append("\n".join(f"- {c}" for c in caveats) + "\n" if caveats else "_no results_\n")
     out.append("## Setup and evaluation protocol\n")
     out.append(
         f"- Suite `{suite}`: algorithms {', '.join(f'`{a}`' for a in algos)}; environments "
@@ -97,22 +81,34 @@ def render_markdown(
     out.append("### Normalisation table\n")
     out.append(_table(tables.get("normalization")))
     out.append("## Aggregate metrics\n")
-    out.append("Normalised final scores of all runs and environments. As in rliable, the median is the median over "
-               "environments of the per-environment mean (with two environments it equals the mean); IQM pools all "
-               "runs x environments; optimality gap = mean shortfall below 1 (the solved threshold).\n")
+    out.append("Normalised final scores of all runs and environments (reference as in the normalisation table). As "
+               "in rliable, the median is the median over environments of the per-environment mean (with two "
+               "environments it equals the mean); IQM pools all runs x environments; optimality gap = mean shortfall "
+               "below 1 (the reference).\n")
     out.append(_table(tables.get("aggregate")))
     out.append("## Per-environment results\n")
-    out.append("Raw final returns: mean over seeds with the bootstrap CI of the mean, std and IQR across seeds; "
-               "`curve_std`: mean over evaluation steps of the across-seed std of the learning curve; `auc`: mean "
-               "normalised score over training (area under the normalised curve / steps); `solved_runs` and "
-               "`median_steps_to_solve`: first evaluation step at which the normalised score reaches 1, runs that never "
-               "do are censored (counted, not dropped; `>budget` when half or more are censored).\n")
+    out.append("Raw final returns except `normalized_mean` and `auc` (normalised as in the normalisation table); "
+               "the solved threshold is gymnasium's `reward_threshold` (the `solved` column of the normalisation "
+               "table). Runs that never reach it are censored in `median_steps_to_solve` (counted, not dropped).\n")
     out.append(_table(tables.get("per_env")))
+    if tables.get("per_env") is not None:
+        out.append(glossary_markdown(tables["per_env"].columns))
     out.append("## Probability of improvement\n")
-    out.append("P(X > Y): probability that a run of X scores higher than a run of Y on a random task (normalised).\n")
+    out.append("P(X > Y): probability that a run of X scores higher than a run of Y on a random environment "
+               "(normalised scores; ties count half), with 95% bootstrap CIs. The leaderboard's ranks come from "
+               "these intervals.\n")
     out.append(_table(tables.get("probability_of_improvement")))
     out.append("## Seed variance\n")
     out.append(_table(tables.get("seed_variance")))
+    out.append("## Seeds needed\n")
+    out.append(f"For every pair of algorithms (X above Y on the leaderboard): the seeds per algorithm a two-sided "
+               f"two-sample t-test at alpha {ALPHA} needs to detect the observed difference of mean normalised score "
+               f"(a seed's score: its mean over environments) with power {POWER}, from the observed seed variance "
+               f"(exact noncentral-t power), and the same for a stated difference of {MEANINGFUL_DIFFERENCE}. The "
+               "observed difference is itself uncertain: read the counts as orders of magnitude.\n")
+    out.append(_table(tables.get("seeds_needed")))
+    if tables.get("seeds_needed") is not None:
+        out.append(glossary_markdown(tables["seeds_needed"].columns))
     out.append("## Sample efficiency\n")
     out.append("IQM of the normalised evaluation score at every evaluation step, with 95% CIs: see "
                "`sample_efficiency.csv` and the figures below.\n")
@@ -120,8 +116,9 @@ def render_markdown(
     out.extend(f"### {name.replace('_', ' ')}\n\n![{name}]({name}.png)\n" for name in figure_names)
     out.append("## Published vs ours\n")
     out.append("Published numbers (sources: `rlbench/data/PUBLISHED_SOURCES.md`) use their own protocols and budgets, "
-               "written next to them; ours are mean final evaluation returns [95% CI] under rlbench's protocol.\n")
-    out.append(_table(published_vs_ours(tables["per_env"], config.budget) if "per_env" in tables else None))
+               "written next to them; ours are raw final evaluation returns under rlbench's protocol. "
+               f"{VERDICT_RULE}\n")
+    out.append(_table(tables.get("published_vs_ours")))
     out.append("## Hyperparameters\n")
     for algo in algos:
         out.append(f"### {algo} (`{plan.algos[algo].agent}`)\n")
@@ -136,10 +133,8 @@ def render_markdown(
                "of hashed results). A run is bitwise reproducible on the same processor model; on another, the math "
                "library may round differently and the run becomes another sample of the same distribution.\n")
     out.append("## Failed runs\n")
+    out.append(f"{FAILURE_POLICY}.\n")
     out.append(_table(tables.get("failures"), "_no failed runs_"))
-    if excluded:
-        out.append("Finished runs excluded because another run of the same algorithm and seed failed: "
-                   + ", ".join(excluded) + "\n")
     return "\n".join(out)
 
 

@@ -1,7 +1,8 @@
 """One suite's outputs: tables, leaderboard, figures and report, written from its plan and its runs.
 
 ``results/<suite>/``: normalization, aggregate, per_env, probability_of_improvement, seed_variance,
-sample_efficiency, leaderboard, failures (``.csv`` and ``.md``) and ``metrics.json``.
+sample_efficiency, seeds_needed, published_vs_ours, leaderboard, failures (``.csv`` and ``.md``) and
+``metrics.json``.
 ``reports/<suite>/``: every figure as ``.png`` and ``.svg``, ``report.md`` and ``report.html``.
 A comparison of selected algorithms goes to ``reports/compare/<suite>/<A>_vs_<B>.../`` (outside the
 pipeline's outputs, so ``dvc status`` is not disturbed). Everything here reads what training
@@ -19,6 +20,7 @@ import matplotlib.pyplot as plt
 from rlbench.config.params import PipelineConfig
 from rlbench.config.plan import SuitePlan
 from rlbench.reporting.analysis import SuiteAnalysis, analyze_suite
+from rlbench.reporting.caveats import normalisation_statement
 from rlbench.reporting.figures import save_figure
 from rlbench.reporting.leaderboard import leaderboard_markdown
 from rlbench.reporting.report import render_html, render_markdown
@@ -56,8 +58,9 @@ def write_outputs(
             if name == "normalization":  # the normalisation stage's output, only shown in the report
                 continue
             write_csv_atomic(table_dir / f"{name}.csv", frame, float_format=f"%.{DECIMALS}f")
-            markdown = (leaderboard_markdown(plan, frame, analysis.tables.get("failures")) if name == "leaderboard"
-                        else markdown_table(frame))
+            markdown = (leaderboard_markdown(plan, frame, analysis.tables.get("failures"), analysis.caveats,
+                                             normalisation_statement(analysis.tables["normalization"]))
+                        if name == "leaderboard" else markdown_table(frame))
             write_text_atomic(table_dir / f"{name}.md", markdown)
         metrics = {algo: {metric: round(interval.point, DECIMALS) for metric, interval in per.items()}
                    for algo, per in sorted(analysis.estimates.items())}
@@ -65,7 +68,7 @@ def write_outputs(
     for name, figure in analysis.figures.items():
         save_figure(figure, report_dir / name)
         plt.close(figure)
-    markdown = render_markdown(title, plan, pipeline, analysis.tables, sorted(analysis.figures), analysis.excluded)
+    markdown = render_markdown(title, plan, pipeline, analysis.tables, sorted(analysis.figures), analysis.caveats)
     write_text_atomic(report_dir / "report.md", markdown)
     write_text_atomic(report_dir / "report.html", render_html(markdown, report_dir, title))
 

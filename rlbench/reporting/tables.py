@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from rlbench.stats.aggregates import METRICS
 from rlbench.stats.bootstrap import Interval
+from rlbench.stats.power import SeedsNeeded
 
 DECIMALS = 4
 
@@ -29,6 +31,23 @@ def improvement_frame(probabilities: dict[tuple[str, str], Interval]) -> pd.Data
     rows = [
         {"algorithm_x": x, "algorithm_y": y, "point": i.point, "lower": i.lower, "upper": i.upper}
         for (x, y), i in sorted(probabilities.items(), key=lambda kv: (kv[0][0].lower(), kv[0][1].lower(), kv[0]))
+    ]
+    return pd.DataFrame(rows)
+
+
+def _count(value: float) -> int | float:
+    """A seed count as an integer (``inf`` stays a float)."""
+    return int(value) if np.isfinite(value) else float(value)
+
+
+def seeds_needed_frame(needed: dict[tuple[str, str], SeedsNeeded]) -> pd.DataFrame:
+    """One row per pair (in the given order): ``algo_x, algo_y, difference, pooled_seed_std, seeds_now,
+    seeds_for_observed, seeds_for_stated``."""
+    rows = [
+        {"algo_x": x, "algo_y": y, "difference": n.difference, "pooled_seed_std": n.std,
+         "seeds_now": f"{n.seeds_x}/{n.seeds_y}", "seeds_for_observed": _count(n.for_observed),
+         "seeds_for_stated": _count(n.for_stated)}
+        for (x, y), n in needed.items()
     ]
     return pd.DataFrame(rows)
 

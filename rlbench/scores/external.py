@@ -20,7 +20,7 @@ import pandas as pd
 
 from rlbench.errors import RlbenchError
 from rlbench.scores.matrices import ScoreSet, _listing
-from rlbench.scores.normalization import normalize
+from rlbench.scores.normalization import COLUMNS, HUMAN, normalize
 
 __all__ = ["reference_table", "load_external_scores", "atari100k_data_dir"]
 
@@ -60,7 +60,8 @@ def _single_scores(source: PathLike | Mapping[str, Any], what: str) -> tuple[dic
 
 
 def reference_table(human: PathLike | Mapping[str, Any], random: PathLike | Mapping[str, Any]) -> pd.DataFrame:
-    """Normalisation table (columns :data:`COLUMNS`) from reference and random scores.
+    """Normalisation table (columns :data:`~rlbench.scores.normalization.COLUMNS`) from reference and random
+    scores: human-normalised, unclipped, no solved threshold.
 
     ``human`` and ``random`` are JSON files (or mappings) ``{game: score}`` or ``{game: [score]}``
     as published with the Atari 100k results. The games of the two must agree.
@@ -78,9 +79,13 @@ def reference_table(human: PathLike | Mapping[str, Any], random: PathLike | Mapp
             "env": games,
             "random": [rnd[g] for g in games],
             "reference": [ref[g] for g in games],
+            "reference_kind": [HUMAN] * len(games),
+            "clip": [False] * len(games),
+            "solved": [np.nan] * len(games),
             "random_source": [rnd_origin] * len(games),
             "reference_source": [ref_origin] * len(games),
-        }
+        },
+        columns=COLUMNS,
     )
 
 

@@ -1,15 +1,20 @@
 """Normalised scores: (score − random) / (reference − random), per task, with the table that holds them.
 
-A normalisation table has the columns :data:`COLUMNS`: per task a random and a reference score and
-where each comes from. For classic control the random score is measured by rlbench itself (a
-uniform random policy under the evaluation protocol) and the reference is gymnasium's
-``reward_threshold`` ("solved"); Atari uses the published random and human scores
-(:func:`rlbench.scores.external.reference_table`).
+A normalisation table has the columns :data:`COLUMNS`: per task a random and a reference score, what the
+reference is (``reference_kind``), whether normalised scores above the reference are clipped to 1
+(``clip``), the solved threshold where one exists, and where each number comes from. For classic control
+the random score is measured by rlbench itself (a uniform random policy under the evaluation protocol);
+the reference is chosen by :data:`REFERENCE_POLICY`: the best achievable return where one exists
+(``rlbench/data/best_achievable.csv``: CartPole-v1's 500, its episode cap), otherwise gymnasium's
+``reward_threshold`` ("solved") with scores above it clipped to 1, so that beating a threshold by a
+margin cannot reorder algorithms that all solved the task. Atari uses the published random and human
+scores (:func:`rlbench.scores.external.reference_table`), unclipped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from importlib.resources import files
 from pathlib import Path
 from typing import TypeVar
 
@@ -23,18 +28,32 @@ from rlbench.scores.matrices import CurveSet, ScoreSet
 from rlbench.storage.files import read_csv_checked, write_csv_atomic
 from rlbench.training.evaluation import random_policy_score
 
-COLUMNS: list[str] = ["env", "random", "reference", "random_source", "reference_source"]
-"""Columns of a normalisation table (the one definition)."""
+COLUMNS: list[str] = ["env", "random", "reference", "reference_kind", "clip", "solved", "random_source",
+                      "reference_source"]
+"""Columns of a normalisation table (the one definition). :func:`normalize` needs ``env, random, reference``;
+``clip`` (bool, default False) clips normalised scores at 1; ``solved`` is the raw solved threshold (NaN where
+there is none)."""
+
+BEST_ACHIEVABLE = "best achievable"
+SOLVED_THRESHOLD = "solved threshold"
+HUMAN = "human"
+
+REFERENCE_POLICY = (
+    "the reference (normalised score 1) is the best achievable return where one exists (CartPole-v1: 500, its "
+    "episode cap), otherwise the solved threshold, with normalised scores above it clipped to 1; 0 is the "
+    "uniform random policy"
+)
+"""The normalisation policy of classic-control suites, in words (the reports quote it)."""
 
 _S = TypeVar("_S", ScoreSet, CurveSet)
 
 
-def _normalisers(tasks: Sequence[str], table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _normalisers(tasks: Sequence[str], table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if not isinstance(table, pd.DataFrame):
         raise RlbenchError(f"normalisation table must be a pandas DataFrame, got {type(table).__name__}")
-    missing_cols = [c for c in COLUMNS if c not in table.columns]
+    missing_cols = [c for c in ("env", "random", "reference") if c not in table.columns]
     if missing_cols:
-        raise RlbenchError(f"normalisation table lacks columns {missing_cols}; needs {list(COLUMNS)}")
+        raise RlbenchError(f"normalisation table lacks columns {missing_cols}; needs env, random, reference")
     envs = table["env"].astype(str)
     duplicated = sorted(set(envs[envs.duplicated()]))
     if duplicated:
@@ -48,29 +67,44 @@ def _normalisers(tasks: Sequence[str], table: pd.DataFrame) -> tuple[np.ndarray,
     bad = [t for t, r, h in zip(tasks, random, reference) if not (np.isfinite(r) and np.isfinite(h)) or r == h]
     if bad:
         raise RlbenchError(f"normalisation table needs finite random != reference scores; bad for tasks {bad}")
-    return random, reference
+    if "clip" in indexed.columns:
+        clip_values = indexed.loc[list(tasks), "clip"]
+        odd = [t for t, v in zip(tasks, clip_values) if not isinstance(v, (bool, np.bool_))]
+        if odd:
+            raise RlbenchError(f"normalisation table's clip column must hold True/False; bad for tasks {odd}")
+        clip = clip_values.to_numpy(dtype=bool)
+    else:
+        clip = np.zeros(len(tasks), dtype=bool)
+    return random, reference, clip
+
+
+def _scaled(values: np.ndarray, random: np.ndarray, reference: np.ndarray, clip: np.ndarray) -> np.ndarray:
+    """``(values - random) / (reference - random)``, capped at 1 where ``clip``; the task axis is axis 1."""
+    shape = (1, -1) + (1,) * (values.ndim - 2)
+    scaled = (values - random.reshape(shape)) / (reference - random).reshape(shape)
+    return np.where(clip.reshape(shape), np.minimum(scaled, 1.0), scaled)
 
 
 def normalize(scores: _S, table: pd.DataFrame) -> _S:
-    """Normalise every task: ``(score - random) / (reference - random)``.
+    """Normalise every task: ``(score - random) / (reference - random)``, clipped at 1 where the table says so.
 
     With the human score as reference this is the human-normalised score of the Atari literature
-    (0 = random policy, 1 = human). ``table`` has columns ``env, random, reference, random_source,
-    reference_source``; a task of ``scores`` missing from it raises :class:`RlbenchError` naming
-    the task. Works on :class:`ScoreSet` (task axis 1 of ``runs × tasks``) and :class:`CurveSet`
+    (0 = random policy, 1 = human). ``table`` has at least the columns ``env, random, reference``; where
+    its ``clip`` column is True the normalised score is ``min(score, 1)`` (a solved threshold as reference:
+    exceeding it is not rewarded). A task of ``scores`` missing from it raises :class:`RlbenchError`
+    naming the task. Works on :class:`ScoreSet` (task axis 1 of ``runs × tasks``) and :class:`CurveSet`
     (task axis 1 of ``runs × tasks × evaluation steps``) alike and returns the same type.
     """
-    random, reference = _normalisers(scores.tasks, table)
+    random, reference, clip = _normalisers(scores.tasks, table)
     if isinstance(scores, ScoreSet):
         return ScoreSet(
-            {a: (m - random) / (reference - random) for a, m in scores.scores.items()},
+            {a: _scaled(m, random, reference, clip) for a, m in scores.scores.items()},
             list(scores.tasks),
             {a: list(r) for a, r in scores.run_ids.items()},
         )
     if isinstance(scores, CurveSet):
-        r3, h3 = random[None, :, None], reference[None, :, None]
         return CurveSet(
-            {a: (c - r3) / (h3 - r3) for a, c in scores.curves.items()},
+            {a: _scaled(c, random, reference, clip) for a, c in scores.curves.items()},
             list(scores.tasks),
             {a: list(r) for a, r in scores.run_ids.items()},
             {a: np.array(s) for a, s in scores.steps.items()},
@@ -78,19 +112,41 @@ def normalize(scores: _S, table: pd.DataFrame) -> _S:
     raise RlbenchError(f"normalize expects a ScoreSet or CurveSet, got {type(scores).__name__}")
 
 
+def best_achievable() -> pd.DataFrame:
+    """The best achievable returns rlbench knows (``rlbench/data/best_achievable.csv``: ``env, best, source``)."""
+    return pd.read_csv(files("rlbench") / "data" / "best_achievable.csv")
+
+
+def reference_row(env: str, solved: float | None, best: pd.DataFrame, solved_source: str) -> dict[str, object]:
+    """The reference of one environment under :data:`REFERENCE_POLICY`.
+
+    ``best`` is :func:`best_achievable`; ``solved`` the solved threshold (None where there is none). The best
+    achievable return is the reference where ``best`` lists one (nothing can exceed it, nothing is clipped);
+    otherwise the solved threshold, clipped.
+    """
+    known = best[best["env"] == env]
+    solved_value = float(solved) if solved is not None else np.nan
+    if not known.empty:
+        return {"reference": float(known.iloc[0]["best"]), "reference_kind": BEST_ACHIEVABLE, "clip": False,
+                "solved": solved_value, "reference_source": f"best achievable return: {known.iloc[0]['source']}"}
+    if solved is None:
+        raise RlbenchError(f"{env} has neither a best achievable return nor a solved threshold to normalise against")
+    return {"reference": solved_value, "reference_kind": SOLVED_THRESHOLD, "clip": True, "solved": solved_value,
+            "reference_source": solved_source}
+
+
 def normalization_table(envs: Sequence[str], episodes: int, seed: int) -> pd.DataFrame:
-    """Measured random scores and gymnasium's solved thresholds for ``envs``."""
+    """Measured random scores and the references of :data:`REFERENCE_POLICY` for ``envs``."""
+    best = best_achievable()
     rows = []
     for name in envs:
         info = env_info(name)
-        if info["reward_threshold"] is None:
-            raise RlbenchError(f"{name} has no gymnasium reward_threshold to normalise against")
         rows.append({
             "env": name,
             "random": round(random_policy_score(name, episodes, seed), 4),
-            "reference": float(info["reward_threshold"]),
+            **reference_row(name, info["reward_threshold"], best,
+                            f"gymnasium {info['gymnasium_version']} reward_threshold (solved) of {info['gym_id']}"),
             "random_source": f"rlbench: uniform random policy, mean of {episodes} evaluation episodes, seed {seed}",
-            "reference_source": f"gymnasium {info['gymnasium_version']} reward_threshold (solved) of {info['gym_id']}",
         })
     return pd.DataFrame(rows, columns=COLUMNS)
 
@@ -110,5 +166,12 @@ def write_normalization(suite: SuiteConfig, results: Path | str, seed: int) -> P
 
 
 def read_normalization(results: Path | str, suite: str) -> pd.DataFrame:
-    return read_csv_checked(normalization_path(results, suite), "normalisation table",
-                            f"run `dvc repro normalization@{suite}` or `rlbench report {suite}`", COLUMNS)
+    """The suite's normalisation table; one written before the reference policy names the way to rewrite it."""
+    path = normalization_path(results, suite)
+    redo = f"run `dvc repro normalization@{suite}` (published suites) or delete {path} and run `rlbench report {suite}`"
+    try:
+        return read_csv_checked(path, "normalisation table", redo, COLUMNS)
+    except RlbenchError as error:
+        if path.is_file():
+            raise RlbenchError(f"{error}; {redo}") from None
+        raise

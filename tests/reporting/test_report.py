@@ -7,13 +7,17 @@ import pandas as pd
 import pytest
 
 from rlbench.config.plan import plan_suite
-from rlbench.reporting.analysis import analyze_suite, drop_failed_seeds
+from rlbench.reporting.analysis import analyze_suite, count_failed_runs
 from rlbench.reporting.figures import save_figure
+from rlbench.reporting.leaderboard import displayed
+from rlbench.reporting.plots import algorithm_styles
 from rlbench.reporting.report import SECTIONS, render_html, render_markdown
+from rlbench.scores.normalization import COLUMNS
 from rlbench.storage.run_store import Failure
 
-NORMALIZATION = pd.DataFrame([{"env": "CartPole-v1", "random": 20.0, "reference": 475.0,
-                               "random_source": "test", "reference_source": "test"}])
+NORMALIZATION = pd.DataFrame([{"env": "CartPole-v1", "random": 20.0, "reference": 475.0, "reference_kind": "test",
+                               "clip": False, "solved": 475.0, "random_source": "test", "reference_source": "test"}],
+                             columns=COLUMNS)
 
 
 def synthetic_runs() -> pd.DataFrame:
@@ -35,19 +39,23 @@ def analysis():
 def test_leaderboard_ranks_by_iqm_with_poi_over_best_builtin(analysis):
     board = analysis.tables["leaderboard"]
     assert list(board["algo"]) == ["dqn", "sb3_dqn"]
-    assert board.attrs["best_builtin"] == "sb3_dqn"
+    assert list(board["rank"]) == [1, 2]  # every dqn run beats every sb3_dqn run: told apart
+    assert board.attrs["best"] == "dqn" and board.iloc[0]["clearly_better_than"] == "sb3_dqn"
+    assert board.attrs["best_builtin"] is None  # only one built-in algorithm: nothing to be best among
     top = board.iloc[0]
     # Normalised finals 1, 480/455, 1; with 3 runs the 25% trimmed mean trims nothing.
     assert top["iqm"] == pytest.approx((2 + 480 / 455) / 3)
     assert top["iqm_lower"] <= top["iqm"] <= top["iqm_upper"]
-    assert top["poi_vs_best_builtin"] == pytest.approx(1.0)  # every dqn run beats every sb3_dqn run
-    assert np.isnan(board.iloc[1]["poi_vs_best_builtin"])
+    assert np.isnan(top["poi_vs_best_builtin"])
+    # One environment: the median is the mean again and is not shown; no best built-in: no poi columns.
+    assert "median" not in displayed(board).columns and "poi_vs_best_builtin" not in displayed(board).columns
 
 
 def test_per_env_sample_efficiency_and_censoring(analysis):
     per_env = analysis.tables["per_env"].set_index("algo")
     assert per_env.loc["dqn", "solved_runs"] == "3/3" and per_env.loc["dqn", "median_steps_to_solve"] == "2000"
     assert per_env.loc["sb3_dqn", "solved_runs"] == "0/3" and per_env.loc["sb3_dqn", "median_steps_to_solve"] == ">2000"
+    assert per_env.loc["dqn", "normalized_mean"] == pytest.approx(np.mean([1.0, 480 / 455, 1.0]))
     assert per_env.loc["dqn", "mean_return"] == pytest.approx(1450 / 3)
     assert per_env.loc["dqn", "std"] == pytest.approx(np.std([475, 500, 475], ddof=1))
 
@@ -57,46 +65,118 @@ def test_report_contains_every_section(analysis, params, tmp_path):
     tables = {**analysis.tables, "normalization": NORMALIZATION}
     for name, figure in analysis.figures.items():
         save_figure(figure, tmp_path / name)
-    markdown = render_markdown("test report", plan, params.pipeline, tables, sorted(analysis.figures))
+    markdown = render_markdown("test report", plan, params.pipeline, tables, sorted(analysis.figures), analysis.caveats)
     for section in SECTIONS:
         assert f"## {section}\n" in markdown
+    assert "- `rank`: shared rank" in markdown and "- `auc`:" in markdown and "- `seed_std`:" in markdown
+    assert "ties count half" in markdown and "**Median.** With 1 environment(s)" in markdown
     assert "![interval_estimates](interval_estimates.png)" in markdown
     html = render_html(markdown, tmp_path, "test report")
     assert "<h2>Leaderboard</h2>" in html and "<table>" in html
     assert html.count("data:image/png;base64,") == len(analysis.figures), "figures are inlined"
 
 
-def test_failed_seed_is_excluded_and_reported():
+def test_solved_runs_come_from_final_scores_and_ever_reached_is_its_own_column():
     frame = synthetic_runs()
-    kept, excluded = drop_failed_seeds(frame, [Failure("sb3_dqn", "Acrobot-v1", 1, "boom", 2)])
-    assert excluded == ["sb3_dqn/CartPole-v1/seed_1"]
-    assert set(kept[kept["algo"] == "sb3_dqn"]["seed"]) == {0, 2}
+    # dqn seed 1 reaches 500 at step 1000, then ends at 100: it touched the threshold but does not end solved.
+    late = (frame["algo"] == "dqn") & (frame["seed"] == 1)
+    frame.loc[late & (frame["step"] == 1000), "return"] = 500.0
+    frame.loc[late & (frame["step"] == 2000), "return"] = 100.0
+    result = analyze_suite(frame, NORMALIZATION, {"dqn": "DQN", "sb3_dqn": "SB3"}, ["dqn"], [], seed=0, reps=50)
+    per_env = result.tables["per_env"].set_index("algo")
+    assert per_env.loc["dqn", "solved_runs"] == "2/3" and per_env.loc["dqn", "ever_solved_runs"] == "3/3"
+
+
+def test_failed_and_diverged_runs_count_as_the_random_score():
+    frame = synthetic_runs()
+    frame.loc[(frame["algo"] == "dqn") & (frame["seed"] == 2) & (frame["step"] == 2000), "return"] = np.nan
+    failures = [Failure("sb3_dqn", "CartPole-v1", 3, "NaN loss", 2)]
+    filled, table = count_failed_runs(frame, failures, NORMALIZATION)
+    failed_run = filled[(filled["algo"] == "sb3_dqn") & (filled["seed"] == 3)]
+    assert sorted(failed_run["step"]) == [0, 1000, 2000] and set(failed_run["return"]) == {20.0}
+    assert filled["return"].notna().all()
+    assert list(zip(table["algo"], table["seed"])) == [("dqn", 2), ("sb3_dqn", 3)]
+    assert table.iloc[0]["reason"].startswith("diverged") and set(table["counted_as"]) == {table.iloc[0]["counted_as"]}
+
+    labels = {"dqn": "DQN (rlbench)", "sb3_dqn": "DQN (SB3)"}
+    clean = analyze_suite(synthetic_runs(), NORMALIZATION, labels, ["sb3_dqn"], [], seed=0, reps=50)
+    broken = analyze_suite(frame, NORMALIZATION, labels, ["sb3_dqn"], failures, seed=0, reps=50)
+    for algo in labels:  # the diverged dqn run and the failed sb3_dqn run lower their algorithm's aggregates
+        assert broken.estimates[algo]["mean"].point < clean.estimates[algo]["mean"].point
+    board = broken.tables["leaderboard"].set_index("algo")
+    assert board.loc["sb3_dqn", "runs"] == 4 and board.loc["sb3_dqn", "failed_runs"] == 1
+    assert board.loc["dqn", "failed_runs"] == 1
+    assert len(broken.tables["failures"]) == 2
 
 
 def test_analysis_completes_when_runs_failed():
     labels = {"dqn": "DQN (rlbench)", "sb3_dqn": "DQN (SB3)"}
-    # sb3_dqn keeps one seed only: its spread is undefined, dqn's is still reported.
+    # Two of sb3_dqn's seeds failed: they count as the random score, the spread is still defined.
     failures = [Failure("sb3_dqn", "CartPole-v1", seed, "boom", 2) for seed in (1, 2)]
-    partial = analyze_suite(synthetic_runs(), NORMALIZATION, labels, ["sb3_dqn"], failures, seed=0, reps=100)
-    assert set(partial.tables["seed_variance"]["algo"]) == {"dqn"}
+    kept = synthetic_runs()
+    kept = kept[~((kept["algo"] == "sb3_dqn") & kept["seed"].isin([1, 2]))]
+    partial = analyze_suite(kept, NORMALIZATION, labels, ["sb3_dqn"], failures, seed=0, reps=100)
     per_env = partial.tables["per_env"].set_index("algo")
-    assert np.isnan(per_env.loc["sb3_dqn", "std"]) and not np.isnan(per_env.loc["dqn", "std"])
+    assert per_env.loc["sb3_dqn", "mean_return"] == pytest.approx((200.0 + 20.0 + 20.0) / 3)
     # Every run failed: every declared table is still there (empty), with the failures listed.
     everything = [Failure(a, "CartPole-v1", s, "boom", 2) for a in labels for s in range(3)]
-    empty = analyze_suite(synthetic_runs(), NORMALIZATION, labels, ["sb3_dqn"], everything, seed=0, reps=100)
+    empty = analyze_suite(synthetic_runs().iloc[0:0], NORMALIZATION, labels, ["sb3_dqn"], everything, seed=0, reps=100)
     for name in ("aggregate", "per_env", "probability_of_improvement", "seed_variance", "sample_efficiency",
-                 "leaderboard"):
+                 "seeds_needed", "published_vs_ours", "leaderboard"):
         assert empty.tables[name].empty and len(empty.tables[name].columns) > 0
     assert len(empty.tables["failures"]) == 6
 
 
-def test_leaderboard_poi_matches_the_pairwise_table(analysis):
-    board = analysis.tables["leaderboard"].set_index("algo")
-    pairs = analysis.tables["probability_of_improvement"].set_index(["algo_x", "algo_y"])
+def test_leaderboard_poi_matches_the_pairwise_table():
+    """With two built-ins and one clearly best among them, the column is P(row > best), as in the pairwise table."""
+    frame = synthetic_runs()
+    worse = frame[frame["algo"] == "sb3_dqn"].assign(algo="sb3_a2c", **{"return": lambda f: f["return"] * 0.5})
+    frame = pd.concat([frame, worse], ignore_index=True)
+    labels = {"dqn": "DQN (rlbench)", "sb3_dqn": "DQN (SB3)", "sb3_a2c": "A2C (SB3)"}
+    result = analyze_suite(frame, NORMALIZATION, labels, ["sb3_dqn", "sb3_a2c"], [], seed=0, reps=200)
+    board = result.tables["leaderboard"].set_index("algo")
+    pairs = result.tables["probability_of_improvement"].set_index(["algo_x", "algo_y"])
+    assert board.attrs["best_builtin"] == "sb3_dqn" and np.isnan(board.loc["sb3_dqn", "poi_vs_best_builtin"])
     row = pairs.loc[("dqn", "sb3_dqn")]
-    # dqn is not the best built-in here; check the reverse direction for the non-best entry instead.
-    reverse = pairs.loc[("sb3_dqn", "dqn")]
-    assert row["point"] == pytest.approx(1 - reverse["point"])
-    assert np.isnan(board.loc["sb3_dqn", "poi_vs_best_builtin"])
     assert board.loc["dqn", "poi_vs_best_builtin"] == pytest.approx(row["point"])
     assert board.loc["dqn", "poi_lower"] == pytest.approx(row["lower"])
+    assert list(board["rank"]) == [1, 2, 3]
+    seeds = result.tables["seeds_needed"]
+    assert list(zip(seeds["algo_x"], seeds["algo_y"])) == [("dqn", "sb3_dqn"), ("dqn", "sb3_a2c"), ("sb3_dqn", "sb3_a2c")]
+
+
+def test_twelve_algorithms_get_twelve_distinct_styles():
+    styles = algorithm_styles([f"algo_{k}" for k in range(12)])
+    assert len(set(styles.values())) == 12
+    assert len({s.color for s in list(styles.values())[:9]}) == 9
+
+
+def test_published_cells_get_verdicts_from_the_test_that_matches_them():
+    from rlbench.reporting.published import published_vs_ours
+
+    published = pd.DataFrame([
+        # one run, inside our spread; one run far off; a 3-seed mean near ours
+        {"source": "zoo", "algorithm": "SB3 DQN", "env_id": "CartPole-v1", "timesteps": 2000, "seeds": 1,
+         "statistic": "mean±std over eval episodes", "score": 480.0, "score_err": 0.0, "protocol": "deterministic"},
+        {"source": "zoo", "algorithm": "SB3 DQN", "env_id": "Acrobot-v1", "timesteps": 2000, "seeds": 1,
+         "statistic": "mean±std over eval episodes", "score": 0.0, "score_err": 0.0, "protocol": "deterministic"},
+        {"source": "cleanrl", "algorithm": "CleanRL dqn.py", "env_id": "CartPole-v1", "timesteps": 500000, "seeds": 3,
+         "statistic": "mean±std over seeds", "score": 2000.0, "score_err": 5.0, "protocol": "training returns"},
+    ])
+    finals = {"sb3_dqn": {"CartPole-v1": np.array([470.0, 480.0, 490.0])},
+              "dqn": {"CartPole-v1": np.array([470.0, 480.0, 490.0])}}
+    table = published_vs_ours(published, finals, NORMALIZATION, {"CartPole-v1": 2000})
+    assert list(table["ours"]) == ["sb3_dqn", "dqn", "dqn"]  # Acrobot-v1 has no runs of ours: no row
+    assert list(table["verdict"]) == ["reproduced", "reproduced", "not reproduced"]
+    assert table.iloc[0]["margin"] == pytest.approx(0.1 * 455.0)
+    assert table.iloc[0]["published_statistic"].startswith("one run") and "3 seeds" in table.iloc[2]["published_statistic"]
+    assert "budget 500,000" in table.iloc[2]["differs_in"]
+
+
+def test_an_algorithm_without_any_finished_run_is_listed_not_ranked():
+    labels = {"dqn": "DQN (rlbench)", "sb3_dqn": "DQN (SB3)", "broken": "Broken"}
+    failures = [Failure("broken", "CartPole-v1", seed, "deliberate crash", 2) for seed in range(3)]
+    result = analyze_suite(synthetic_runs(), NORMALIZATION, labels, ["sb3_dqn"], failures, seed=0, reps=50)
+    assert "broken" not in set(result.tables["leaderboard"]["algo"])
+    assert list(result.tables["failures"]["algo"]) == ["broken"] * 3
+    assert any(note.startswith("**Not ranked:** broken") for note in result.caveats)

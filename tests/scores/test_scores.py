@@ -18,7 +18,13 @@ from rlbench.scores.matrices import (
     curve_scores,
     final_scores,
 )
-from rlbench.scores.normalization import normalize
+from rlbench.scores.normalization import (
+    BEST_ACHIEVABLE,
+    SOLVED_THRESHOLD,
+    best_achievable,
+    normalize,
+    reference_row,
+)
 
 REPS = 200
 
@@ -166,6 +172,27 @@ def test_normalize_missing_task_is_named() -> None:
         normalize(scores, table([("x", 0.0, 1.0)]))
     with pytest.raises(RlbenchError, match=r"random != reference.*\['x'\]"):
         normalize(scores, table([("x", 1.0, 1.0), ("Pong", 0.0, 1.0)]))
+
+
+def test_normalize_clips_where_the_table_says_so() -> None:
+    scores = ScoreSet({"A": np.array([[12.0, 12.0], [4.0, 4.0]])}, ["x", "y"], {"A": [0, 1]})
+    clipped = table([("x", 0.0, 10.0), ("y", 0.0, 10.0)]).assign(clip=[True, False])
+    np.testing.assert_allclose(normalize(scores, clipped).scores["A"], [[1.0, 1.2], [0.4, 0.4]])
+    curves = CurveSet({"A": np.array([[[0.0, 15.0]]])}, ["x"], {"A": [0]}, {"A": np.array([1, 2])})
+    np.testing.assert_allclose(normalize(curves, clipped).curves["A"], [[[0.0, 1.0]]])
+    with pytest.raises(RlbenchError, match="clip column"):
+        normalize(scores, clipped.assign(clip=["yes", "no"]))
+
+
+def test_reference_policy_prefers_the_best_achievable_return() -> None:
+    best = best_achievable()
+    cartpole = reference_row("CartPole-v1", 475.0, best, "gym")
+    assert (cartpole["reference"], cartpole["reference_kind"], cartpole["clip"]) == (500.0, BEST_ACHIEVABLE, False)
+    assert cartpole["solved"] == 475.0 and "episode cap" in cartpole["reference_source"]
+    acrobot = reference_row("Acrobot-v1", -100.0, best, "gym")
+    assert (acrobot["reference"], acrobot["reference_kind"], acrobot["clip"]) == (-100.0, SOLVED_THRESHOLD, True)
+    with pytest.raises(RlbenchError, match="neither"):
+        reference_row("Pong", None, best, "gym")
 
 
 def write_json(path: Path, data: object) -> Path:

@@ -1,0 +1,97 @@
+"""Published numbers next to ours, each with a reproduction verdict from a test that matches what was published.
+
+The published table (``rlbench/data/published_results.csv``, sources in ``PUBLISHED_SOURCES.md``) holds two kinds
+of numbers: one trained run (``seeds`` = 1; rl-baselines3-zoo, whose ``±`` is the spread over evaluation episodes
+of that run) and means over seeds with the standard deviation across them (CleanRL). The first is tested against
+the spread of our single runs, the second against our mean (:mod:`rlbench.stats.reproduction`), with an
+equivalence margin of :data:`~rlbench.reporting.policy.MEANINGFUL_DIFFERENCE` normalised score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from importlib.resources import files
+
+import numpy as np
+import pandas as pd
+
+from rlbench.reporting.policy import MEANINGFUL_DIFFERENCE
+from rlbench.stats.reproduction import ALPHA, mean_verdict, single_run_verdict
+
+PUBLISHED_MATCH: dict[str, tuple[str, ...]] = {"SB3 DQN": ("sb3_dqn", "dqn"), "CleanRL dqn.py": ("dqn",),
+                                               "SB3 PPO": ("sb3_ppo",)}
+"""Which of our algorithms a published row speaks about (published name -> params algo keys)."""
+
+COLUMNS = ["env", "published", "published_steps", "published_statistic", "published_protocol", "ours", "our_steps",
+           "our_statistic", "difference", "difference_lower", "difference_upper", "margin", "verdict", "test",
+           "differs_in"]
+"""Columns of the published-vs-ours table."""
+
+OUR_PROTOCOL = "greedy/deterministic evaluation episodes at the budget"
+
+
+def published_results() -> pd.DataFrame:
+    """The published reference numbers shipped with rlbench (sources in PUBLISHED_SOURCES.md)."""
+    return pd.read_csv(files("rlbench") / "data" / "published_results.csv")
+
+
+def _differences(record: object, our_steps: int) -> str:
+    """What differs between the published setting and ours, besides the seeds."""
+    notes = []
+    if str(record.timesteps).isdigit() and int(record.timesteps) != our_steps:
+        notes.append(f"budget {int(record.timesteps):,} vs ours {our_steps:,} steps")
+    if "training returns" in str(record.protocol):
+        notes.append(f"training returns with exploration vs our {OUR_PROTOCOL}")
+    return "; ".join(notes) or "same budget and protocol kind"
+
+
+def published_vs_ours(
+    published: pd.DataFrame, final_returns: Mapping[str, Mapping[str, np.ndarray]], normalization: pd.DataFrame,
+    budgets: Mapping[str, int],
+) -> pd.DataFrame:
+    """Every published cell that matches one of our (algorithm, environment) pairs, with its verdict.
+
+    ``final_returns[algo][env]`` are our runs' raw final returns; ``normalization`` gives each environment's
+    random and reference score (the margin is :data:`MEANINGFUL_DIFFERENCE` of their distance); ``budgets`` our
+    training steps per environment. Published rows with one seed are tested as one run, rows with more as a mean
+    over seeds; the compared statistics are written next to the verdict.
+    """
+    scale = normalization.assign(env=normalization["env"].astype(str)).set_index("env")
+    rows = []
+    for record in published.itertuples(index=False):
+        for algo in PUBLISHED_MATCH.get(record.algorithm, ()):
+            ours = final_returns.get(algo, {}).get(record.env_id)
+            if ours is None or record.env_id not in scale.index or len(ours) < 2:
+                continue
+            margin = MEANINGFUL_DIFFERENCE * abs(float(scale.loc[record.env_id, "reference"])
+                                                 - float(scale.loc[record.env_id, "random"]))
+            seeds = int(record.seeds)
+            if seeds == 1:
+                verdict = single_run_verdict(ours, float(record.score), margin)
+                statistic = f"one run: {record.score} (± {record.score_err}: {record.statistic.split(' over ')[-1]})"
+            else:
+                verdict = mean_verdict(ours, float(record.score), float(record.score_err), seeds, margin)
+                statistic = f"mean of {seeds} seeds: {record.score} (std {record.score_err})"
+            rows.append({
+                "env": record.env_id, "published": f"{record.algorithm} ({record.source})",
+                "published_steps": record.timesteps, "published_statistic": statistic,
+                "published_protocol": record.protocol, "ours": algo, "our_steps": budgets[record.env_id],
+                "our_statistic": f"mean of {len(ours)} seeds: {np.mean(ours):.2f} (std {np.std(ours, ddof=1):.2f})",
+                "difference": verdict.difference.point, "difference_lower": verdict.difference.lower,
+                "difference_upper": verdict.difference.upper, "margin": verdict.margin, "verdict": verdict.outcome,
+                "test": verdict.test, "differs_in": _differences(record, budgets[record.env_id]),
+            })
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+VERDICT_RULE = (
+    f"`difference` = our mean minus the published number, with its {100 * (1 - 2 * ALPHA):.0f}% interval "
+    f"(two one-sided tests at {ALPHA}); `margin` = {MEANINGFUL_DIFFERENCE} × (reference − random) of the "
+    "environment. **reproduced**: the interval lies within ± margin; **not reproduced**: it lies wholly outside; "
+    "**inconclusive**: otherwise. A published single run (seeds = 1; its ± is over evaluation episodes of that one "
+    "run, not over seeds) is compared with the spread of our single runs (t prediction interval); a published mean "
+    "over seeds with our mean (Welch). `differs_in` lists budget and protocol differences the test cannot see."
+)
+"""How the verdicts are reached, in words."""
+
+__all__ = ["COLUMNS", "PUBLISHED_MATCH", "VERDICT_RULE", "published_results", "published_vs_ours"]
