@@ -71,6 +71,25 @@ def _sb3_ppo() -> type[Agent]:
     return SB3PPO
 
 
+_BATCHED: dict[str, Callable[[], type]] = {}
+"""Agent class (``module:QualName``) -> loader of the class that trains K seeds of it at once."""
+
+
+def _batched_dqn() -> type:
+    from rlbench.agents.dqn_batched import BatchedDQN
+
+    return BatchedDQN
+
+
+_BATCHED["rlbench.agents.dqn:DQNAgent"] = _batched_dqn
+
+
+def batched_implementation(agent_cls: type) -> type | None:
+    """The class that trains several seeds of ``agent_cls`` in one process (batched arithmetic), or None."""
+    loader = _BATCHED.get(f"{agent_cls.__module__}:{agent_cls.__qualname__}")
+    return loader() if loader is not None else None
+
+
 def available() -> list[str]:
     """Built-in names plus every installed ``rlbench.agents`` entry point."""
     return sorted(set(_BUILTINS) | {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)})

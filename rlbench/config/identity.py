@@ -26,7 +26,11 @@ from importlib.metadata import PackageNotFoundError, packages_distributions, ver
 from pathlib import Path
 
 SHARED_TRAINING_CODE: tuple[str, ...] = ("agents/base.py", "training", "envs", "nets", "replay", "seeding.py")
-"""Paths under ``rlbench/`` that shape every built-in run's numbers (the one list of them)."""
+"""Paths under ``rlbench/`` that shape every built-in run's numbers (the one list of them), less
+:data:`BATCHED_TRAINING_CODE`."""
+
+BATCHED_TRAINING_CODE: tuple[str, ...] = ("training/batched.py",)
+"""Paths under ``rlbench/`` that only batched runs execute: in their digest, not in a single run's."""
 
 RESULT_PACKAGES: tuple[str, ...] = ("torch", "numpy", "gymnasium", "stable-baselines3")
 """Distributions whose versions shape results (the one list of them)."""
@@ -63,8 +67,9 @@ def _python_files(directory: Path) -> list[tuple[str, Path]]:
     return [(str(file.relative_to(directory)), file) for file in sorted(directory.rglob("*.py"))]
 
 
-def source_files(agent_cls: type) -> list[tuple[str, Path]]:
-    """(name, path) of the source files a run of ``agent_cls`` depends on (see the module docstring).
+def source_files(agent_cls: type, batched_cls: type | None = None) -> list[tuple[str, Path]]:
+    """(name, path) of the source files a run of ``agent_cls`` depends on (see the module docstring);
+    for a batched run (trained by ``batched_cls``), also that class's module and :data:`BATCHED_TRAINING_CODE`.
 
     Names are relative (to ``rlbench/`` or to the plugin's package), so the digest does not depend
     on where the project or the environment lives.
@@ -76,6 +81,11 @@ def source_files(agent_cls: type) -> list[tuple[str, Path]]:
         for relative in SHARED_TRAINING_CODE:
             path = PACKAGE_ROOT / relative
             files += [(f"{relative}/{name}", file) for name, file in _python_files(path)] if path.is_dir() else [(relative, path)]
+        files = [(name, file) for name, file in files if name not in BATCHED_TRAINING_CODE]
+        if batched_cls is not None:
+            batched_file = Path(inspect.getfile(batched_cls)).resolve()
+            files += [(str(batched_file.relative_to(PACKAGE_ROOT)), batched_file)]
+            files += [(relative, PACKAGE_ROOT / relative) for relative in BATCHED_TRAINING_CODE]
         return files
     package_dirs = [Path(p).resolve() for p in getattr(sys.modules.get(top), "__path__", [])]
     if package_dirs:
@@ -83,10 +93,11 @@ def source_files(agent_cls: type) -> list[tuple[str, Path]]:
     return [(module_file.name, module_file)]
 
 
-def code_digest(agent_cls: type) -> str:
-    """Digest of the code and package versions behind a run of ``agent_cls``. Part of its run id."""
+def code_digest(agent_cls: type, batched_cls: type | None = None) -> str:
+    """Digest of the code and package versions behind a run of ``agent_cls`` (trained by ``batched_cls``
+    in the batched mode). Part of its run id."""
     digest = hashlib.sha256()
-    for name, file in source_files(agent_cls):
+    for name, file in source_files(agent_cls, batched_cls):
         digest.update(name.encode() + b"\0" + file.read_bytes() + b"\0")
     for package in RESULT_PACKAGES:
         digest.update(f"{package}=={version(package)}".encode())

@@ -38,6 +38,9 @@ class SuiteConfig:
     """Environment steps between evaluations (also at step 0 and at the budget)."""
     eval_episodes: int
     """Greedy/deterministic episodes per evaluation."""
+    batch_seeds: int = 1
+    """Seeds trained together in one process (batched arithmetic) by agents that support it; 1 = each seed
+    its own run. Part of each run's identity (its execution mode)."""
 
 
 @dataclass(frozen=True)
@@ -179,7 +182,7 @@ def _suite(name: str, raw: Any, algos: dict[str, AlgoConfig]) -> SuiteConfig:
     where = f"suites.{name}"
     required = ("algos", "envs", "seeds", "budget", "eval_every", "eval_episodes")
     mapping = _mapping(raw, where, required)
-    _only_known(mapping, where, set(required))
+    _only_known(mapping, where, {*required, "batch_seeds"})
     suite_algos = _field(mapping, "algos", where, list)
     for algo in suite_algos:
         if algo not in algos:
@@ -212,6 +215,7 @@ def _suite(name: str, raw: Any, algos: dict[str, AlgoConfig]) -> SuiteConfig:
         budget=budget,
         eval_every=_positive(_field(mapping, "eval_every", where, int), f"{where}.eval_every"),
         eval_episodes=_positive(_field(mapping, "eval_episodes", where, int), f"{where}.eval_episodes"),
+        batch_seeds=_positive(_field(mapping, "batch_seeds", where, int, 1), f"{where}.batch_seeds"),
     )
 
 

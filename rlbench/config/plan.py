@@ -18,9 +18,15 @@ from typing import Any
 from rlbench.config.params import Params, SuiteConfig
 from rlbench.errors import RlbenchError
 
-EXECUTION_MODES = ("single",)
-"""How a run's numbers are computed: ``single`` = one seed per process with one torch thread.
-Part of the run id, since batched arithmetic (several seeds at once) rounds differently."""
+EXECUTION_MODES = ("single", "batched")
+"""How a run's numbers are computed: ``single`` = one seed per process with one torch thread;
+``batched:<seeds>`` = the listed seeds trained together in one process (``suites.<name>.batch_seeds``),
+one torch thread. Part of the run id, since batched arithmetic rounds differently."""
+
+
+def batched_mode(seeds: tuple[int, ...]) -> str:
+    """The execution mode of a run trained in a batched group with ``seeds``."""
+    return "batched:" + ",".join(str(seed) for seed in seeds)
 
 
 @dataclass(frozen=True)
@@ -40,7 +46,11 @@ class RunSpec:
     code_digest: str
     """Digest of the code and package versions behind the run (``identity.code_digest``)."""
     mode: str = "single"
-    """Execution mode, one of :data:`EXECUTION_MODES`."""
+    """Execution mode: ``single`` or ``batched:<seeds of the group>`` (:data:`EXECUTION_MODES`)."""
+
+    @property
+    def batched(self) -> bool:
+        return self.mode != "single"
 
     @property
     def run_id(self) -> str:
@@ -128,16 +138,24 @@ class SuitePlan:
 
 def plan_suite(params: Params, suite_name: str) -> SuitePlan:
     """Resolve every agent of a suite, validate its hyperparameters and plan its runs."""
-    from rlbench.agents.registry import resolve
+    from rlbench.agents.registry import batched_implementation, resolve
     from rlbench.config.identity import agent_origin, code_digest
     from rlbench.config.ranges import check_ranges
 
     suite = params.suite(suite_name)
+    groups = [suite.seeds[i:i + suite.batch_seeds] for i in range(0, len(suite.seeds), suite.batch_seeds)]
     algos, runs = {}, []
     for algo_name in suite.algos:
         algo = params.algos[algo_name]
         agent_cls = resolve(algo.agent)
-        digest = code_digest(agent_cls)
+        # Agents without a batched implementation train each seed alone, whatever batch_seeds says.
+        batched_cls = batched_implementation(agent_cls) if suite.batch_seeds > 1 else None
+        modes = {seed: "single" if batched_cls is None or len(group) == 1 else batched_mode(group)
+                 for group in groups for seed in group}
+        digests = {"single": code_digest(agent_cls)}
+        if batched_cls is not None:
+            digests["batched"] = code_digest(agent_cls, batched_cls)
+        digest = digests.get("batched", digests["single"])
         origin = agent_origin(agent_cls)
         algos[algo_name] = AlgoPlan(algo_name, algo.label, algo.agent, origin.builtin, origin.distribution,
                                     origin.version, digest)
@@ -147,11 +165,18 @@ def plan_suite(params: Params, suite_name: str) -> SuitePlan:
             except (TypeError, ValueError) as error:
                 raise RlbenchError(f"algos.{algo_name} on {env}: {error}") from None
             check_ranges(config, f"algos.{algo_name}[{env}]")
+            if batched_cls is not None:
+                try:
+                    batched_cls.check_config(config)
+                except ValueError as error:
+                    raise RlbenchError(f"algos.{algo_name} on {env} with suites.{suite.name}.batch_seeds "
+                                       f"{suite.batch_seeds}: {error}") from None
             hyperparameters = json.loads(json.dumps(dataclasses.asdict(config)))
             for seed in suite.seeds:
                 runs.append(RunSpec(
                     suite=suite.name, algo=algo_name, agent=algo.agent, env=env, seed=seed,
                     budget=suite.budget[env], eval_every=suite.eval_every, eval_episodes=suite.eval_episodes,
-                    hyperparameters=hyperparameters, code_digest=digest,
+                    hyperparameters=hyperparameters, mode=modes[seed],
+                    code_digest=digests["single" if modes[seed] == "single" else "batched"],
                 ))
     return SuitePlan(suite, algos, tuple(runs))

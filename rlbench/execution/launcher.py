@@ -21,7 +21,7 @@ from rlbench.config.params import Params
 from rlbench.config.plan import RunSpec, SuitePlan, plan_suite
 from rlbench.errors import RlbenchError, unknown_choice
 from rlbench.execution.backends import BACKENDS
-from rlbench.execution.worker import WorkerOptions
+from rlbench.execution.worker import Task, WorkerOptions
 from rlbench.storage.provenance import code_provenance
 from rlbench.storage.run_store import RunStore
 from rlbench.training.evaluation import evaluation_steps
@@ -93,13 +93,16 @@ def _launch_locked(specs: list[RunSpec], store: RunStore, backend: str, workers:
     todo.sort(key=lambda spec: -spec.budget)  # longest first: less idle time at the end of a pool
     provenance = code_provenance()
     attempts = {spec.run_id: 0 for spec in todo}
+    wanted = {spec.run_id for spec in todo}
     bar = tqdm(total=len(todo), desc=f"{specs[0].suite}", unit="run", disable=not progress, dynamic_ncols=True)
     queue = list(todo)
     try:
         while queue:
             retry: list[RunSpec] = []
-            for outcome in BACKENDS[backend](queue, options, workers):
+            for outcome in BACKENDS[backend](tasks(queue, specs), options, workers):
                 spec = outcome.spec
+                if spec.run_id not in wanted:  # a finished member of a batched group, trained again alongside
+                    continue
                 attempts[spec.run_id] += 1
                 if outcome.result is not None:
                     result = outcome.result
@@ -124,6 +127,25 @@ def _launch_locked(specs: list[RunSpec], store: RunStore, backend: str, workers:
     if unaccounted:  # a backend lost track of a run: never let a suite look complete without it
         raise RlbenchError(f"launcher lost {len(unaccounted)} run(s): {', '.join(sorted(unaccounted))}")
     return report
+
+
+def tasks(todo: list[RunSpec], specs: list[RunSpec]) -> list[Task]:
+    """The units of work for the runs ``todo``: each single run alone; each batched group whole (its
+    finished members among ``specs`` included, since a group's seeds are trained together), in the
+    order of ``todo``."""
+    groups: dict[tuple[str, str, str], list[RunSpec]] = {}
+    for spec in specs:
+        if spec.batched:
+            groups.setdefault((spec.algo, spec.env, spec.mode), []).append(spec)
+    result: list[Task] = []
+    seen: set[tuple[str, str, str]] = set()
+    for spec in todo:
+        if not spec.batched:
+            result.append((spec,))
+        elif (spec.algo, spec.env, spec.mode) not in seen:
+            seen.add((spec.algo, spec.env, spec.mode))
+            result.append(tuple(groups[(spec.algo, spec.env, spec.mode)]))
+    return result
 
 
 def run_suite(

@@ -12,21 +12,20 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
-from rlbench.config.plan import RunSpec
 from rlbench.errors import RlbenchError
-from rlbench.execution.worker import Outcome, WorkerOptions, attempt, init_worker
+from rlbench.execution.worker import Outcome, Task, WorkerOptions, attempt, init_worker
 
 RAY_ADDRESS_ENV = "RAY_ADDRESS"
 
 
-def _run_in_project(spec: RunSpec, options: WorkerOptions, project_dir: str) -> Outcome:
+def _run_in_project(task: Task, options: WorkerOptions, project_dir: str) -> list[Outcome]:
     init_worker()
     if os.path.isdir(project_dir):  # same machine or shared filesystem: resolve relative plugin paths alike
         os.chdir(project_dir)
-    return attempt(spec, options)
+    return attempt(task, options)
 
 
-def ray_backend(specs: list[RunSpec], options: WorkerOptions, workers: int) -> Iterator[Outcome]:
+def ray_backend(tasks: list[Task], options: WorkerOptions, workers: int) -> Iterator[Outcome]:
     try:
         import ray
     except ImportError:
@@ -39,12 +38,13 @@ def ray_backend(specs: list[RunSpec], options: WorkerOptions, workers: int) -> I
             ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
     remote = ray.remote(num_cpus=1, num_gpus=options.gpus_per_run, max_retries=0)(_run_in_project)
     project_dir = os.getcwd()
-    pending = {remote.remote(spec, options, project_dir): spec for spec in specs}
+    pending = {remote.remote(task, options, project_dir): task for task in tasks}
     while pending:
         done, _ = ray.wait(list(pending), num_returns=1)
         for ref in done:
-            spec = pending.pop(ref)
+            task = pending.pop(ref)
             try:
-                yield ray.get(ref)
+                outcomes = ray.get(ref)
             except ray.exceptions.RayError as error:
-                yield Outcome(spec, reason=f"ray task lost: {type(error).__name__}")
+                outcomes = [Outcome(spec, reason=f"ray task lost: {type(error).__name__}") for spec in task]
+            yield from outcomes

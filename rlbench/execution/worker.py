@@ -43,22 +43,36 @@ def init_worker() -> None:
     torch.set_num_threads(1)
 
 
-def attempt(spec: RunSpec, options: WorkerOptions) -> Outcome:
-    """Execute one run, turning any exception into a failed Outcome.
+Task = tuple[RunSpec, ...]
+"""A unit of work for a worker: one run, or the runs of one batched group (trained together)."""
+
+
+def attempt(task: Task, options: WorkerOptions) -> list[Outcome]:
+    """Execute one task, turning any exception into failed Outcomes (one per run of the task).
 
     An attempt that resumed from a checkpoint and failed discards that checkpoint (a checkpoint that
     loads but does not fit the agent would otherwise fail every retry), so the retry starts over.
+    Batched groups are not checkpointed.
     """
+    if len(task) > 1 or task[0].batched:
+        from rlbench.training.batched import execute_batched
+
+        try:
+            return [Outcome(spec, result=result) for spec, result in zip(task, execute_batched(task))]
+        except Exception as error:  # noqa: BLE001 - the whole group failed; the launcher retries it
+            reason = f"{type(error).__name__}: {error}".splitlines()[0]
+            return [Outcome(spec, reason=reason, traceback=traceback.format_exc()) for spec in task]
     from rlbench.training.runner import execute_run
 
+    spec = task[0]
     directory = Path(options.checkpoint_dir) if options.checkpoint_dir else None
     resumed = checkpoint_path(directory, spec.run_id) if directory is not None else None
     resumed = resumed if resumed is not None and resumed.is_file() else None
     try:
-        return Outcome(spec, result=execute_run(spec, directory, options.checkpoint_every))
+        return [Outcome(spec, result=execute_run(spec, directory, options.checkpoint_every))]
     except Exception as error:  # noqa: BLE001 - any failure of a run is recorded, not fatal to the suite
         reason = f"{type(error).__name__}: {error}".splitlines()[0]
         if resumed is not None and resumed.is_file():
             discard(resumed, f"the attempt that resumed from it failed ({reason})")
             reason += f" (after resuming from checkpoint {resumed}, now discarded)"
-        return Outcome(spec, reason=reason, traceback=traceback.format_exc())
+        return [Outcome(spec, reason=reason, traceback=traceback.format_exc())]

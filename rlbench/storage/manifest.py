@@ -60,7 +60,7 @@ def verify_run(directory: Path, spec: RunSpec) -> str | None:
     try:
         manifest = json.loads((directory / MANIFEST).read_bytes().decode("utf-8"))
     except FileNotFoundError:
-        return f"{MANIFEST} is missing"
+        return f"{MANIFEST} is missing" + _stale_config(directory, spec)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         return f"{MANIFEST} does not parse ({error})"
     problem = _check_manifest(manifest, spec)
@@ -79,6 +79,15 @@ def verify_run(directory: Path, spec: RunSpec) -> str | None:
     return (_check_config(contents["config.json"], spec)
             or _check_eval(contents["eval.csv"], manifest["evaluation_steps"], spec.eval_episodes)
             or _check_train(contents["train.csv"], spec.budget))
+
+
+def _stale_config(directory: Path, spec: RunSpec) -> str:
+    """`` (a stale run: ...)`` when the directory's ``config.json`` names another run id, else nothing."""
+    try:
+        run_id = json.loads((directory / "config.json").read_bytes().decode("utf-8")).get("run_id")
+    except (OSError, ValueError, AttributeError):
+        return ""
+    return f" (a stale run: trained as run {run_id}, the plan expects {spec.run_id})" if run_id != spec.run_id else ""
 
 
 def _check_manifest(manifest: Any, spec: RunSpec) -> str | None:

@@ -209,7 +209,7 @@ def test_ray_two_node_cluster_survives_losing_a_node(params, tmp_path):
     from rlbench.execution.worker import WorkerOptions
 
     base = next(s for s in plan_suite(params, "smoke").runs if s.algo == "reinforce")
-    specs = [dataclasses.replace(base, seed=seed, budget=6000, eval_every=2000) for seed in range(4)]
+    specs = [dataclasses.replace(base, seed=seed, budget=3000, eval_every=1000) for seed in range(4)]
     local, remote = RunStore(tmp_path / "local"), RunStore(tmp_path / "ray")
     launch(specs, local, backend="serial", progress=False)
 

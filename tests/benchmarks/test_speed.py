@@ -1,0 +1,71 @@
+"""The speed benchmark's tiny mode writes a complete, well-formed report (no timing assertions)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+EXPECTED = {
+    "dqn_rl_zoo": ({"rlbench", "sb3", "bare", "gradient_floor"},
+                   {"rlbench / sb3", "rlbench / bare", "rlbench / gradient_floor", "bare / gradient_floor", "sb3 / bare"}),
+    "dqn_cleanrl": ({"rlbench", "sb3", "bare", "gradient_floor"},
+                    {"rlbench / sb3", "rlbench / bare", "rlbench / gradient_floor", "bare / gradient_floor", "sb3 / bare"}),
+    "reinforce_vs_a2c": ({"reinforce", "reinforce_baseline", "sb3_a2c"},
+                         {"reinforce / sb3_a2c", "reinforce_baseline / sb3_a2c", "reinforce_baseline / reinforce"}),
+}
+"""Every group of the benchmark, its competitors and its ratios."""
+
+
+def positive_finite(value: object) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+
+
+def check_spread(spread: dict, repetitions: int, where: str) -> None:
+    for key in ("median", "min", "max", "q1", "q3"):
+        assert positive_finite(spread[key]), f"{where}: {key} = {spread[key]!r}"
+    assert spread["min"] <= spread["q1"] <= spread["median"] <= spread["q3"] <= spread["max"], where
+    assert len(spread["per_repetition"]) == repetitions, where
+    assert all(positive_finite(v) for v in spread["per_repetition"]), where
+
+
+@pytest.mark.slow
+def test_tiny_speed_report(tmp_path: Path) -> None:
+    completed = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "speed.py"), "--tiny", "--out", str(tmp_path)],
+                               cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    report = json.loads((tmp_path / "speed.json").read_text())
+    markdown = (tmp_path / "speed.md").read_text()
+
+    assert report["settings"]["tiny"] is True
+    repetitions = report["settings"]["repetitions"]
+    assert repetitions == 2
+    assert report["processor"]["model name"]
+    for name in ("torch", "numpy", "stable_baselines3", "gymnasium"):
+        assert report["versions"][name]
+    assert set(report["groups"]) == set(EXPECTED)
+    for group_name, (competitors, ratios) in EXPECTED.items():
+        group = report["groups"][group_name]
+        assert group_name in markdown
+        assert set(group["competitors"]) == competitors
+        assert set(group["ratios"]) == ratios
+        for competitor_name, competitor in group["competitors"].items():
+            check_spread(competitor["steps_per_s"], repetitions, f"{group_name}/{competitor_name}")
+            assert positive_finite(competitor["timed_env_steps"])
+        for ratio_name, ratio in group["ratios"].items():
+            check_spread(ratio, repetitions, f"{group_name}/{ratio_name}")
+        assert group["window"]["timed_steps"] > 0
+
+    # The report is versioned: nothing that changes from run to run besides the measurements.
+    hostname = socket.gethostname()
+    for text in (json.dumps(report), markdown):
+        assert len(hostname) < 4 or hostname not in text
+        assert not re.search(r"\d{4}-\d{2}-\d{2}|\d{2}:\d{2}:\d{2}", text), "a date or time in the report"
