@@ -86,6 +86,21 @@ def test_published_suites_through_dvc_repro_add_an_algorithm_and_a_changed_plugi
     assert "dqn.iqm" in dvc(project, "metrics", "show").stdout
     assert "didn't change" in dvc(project, "repro", "analyze@mini").stdout  # one suite's stages by name
 
+    # A damaged run is never read: the analysis stops naming it, or leaves it out and lists it when asked to;
+    # dvc repro sees the changed run directory and the launcher retrains that run, to the same bytes.
+    damaged = project / "results" / "runs" / "mini" / "reinforce" / "CartPole-v1" / "seed_0" / "eval.csv"
+    original = damaged.read_bytes()
+    damaged.write_bytes(original[:-4] + b"\n")
+    stopped = run(project, "rlbench", "report", "mini", check=False)
+    assert stopped.returncode == 2 and len(stopped.stderr.strip().splitlines()) == 1
+    assert "seed_0 fails verification: eval.csv does not match its manifest entry" in stopped.stderr
+    listed = run(project, "rlbench", "report", "mini", "--skip-unverified")
+    assert listed.returncode == 0, listed.stderr
+    assert "unverified: eval.csv does not match" in (project / "results" / "mini" / "failures.md").read_text()
+    repaired = dvc(project, "repro")
+    assert "RETRAINED reinforce/CartPole-v1/seed_0: it failed verification" in repaired.stdout
+    assert damaged.read_bytes() == original and "Data and pipelines are up to date" in dvc(project, "status").stdout
+
     # Regenerating the analysis gives byte-identical tables and figures.
     tables = {p.name: p.read_bytes() for p in (project / "results" / "smoke").iterdir()}
     figures = {p.name: p.read_bytes() for p in (project / "reports" / "smoke").iterdir()}
