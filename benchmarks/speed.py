@@ -768,7 +768,7 @@ def markdown(report: dict[str, Any]) -> str:
              + ", ".join(f"{k} {v}" for k, v in report["versions"].items()) + ".", "",
              (f"{report['settings']['repetitions']} interleaved repetitions (order rotated each repetition), CPU time "
               "(`time.process_time`), one process. Spread: min-max and IQR over repetitions; ratios are computed per "
-              "repetition. CPU share = CPU time / wall time (well below 1: the machine was busy)."), ""]
+              "repetition. CPU share = CPU time / wall time (below 1 when other jobs shared the machine)."), ""]
     if report["settings"]["tiny"]:
         lines += ["**Tiny mode: a structure check; these numbers mean nothing.**", ""]
     for name, group in report["groups"].items():

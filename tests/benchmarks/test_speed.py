@@ -21,6 +21,8 @@ EXPECTED = {
                     {"rlbench / sb3", "rlbench / bare", "rlbench / gradient_floor", "bare / gradient_floor", "sb3 / bare"}),
     "reinforce_vs_a2c": ({"reinforce", "reinforce_baseline", "sb3_a2c"},
                          {"reinforce / sb3_a2c", "reinforce_baseline / sb3_a2c", "reinforce_baseline / reinforce"}),
+    "batched_seeds_rl_zoo": ({"batched", "separate"}, {"batched / separate"}),
+    "batched_seeds_cleanrl": ({"batched", "separate"}, {"batched / separate"}),
 }
 """Every group of the benchmark, its competitors and its ratios."""
 
