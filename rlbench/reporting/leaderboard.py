@@ -99,6 +99,16 @@ def leaderboard_note(board: pd.DataFrame) -> str:
             f"stratified-bootstrap CIs). {top}{poi}{median}\n")
 
 
+def execution_statement(plan: SuitePlan) -> str:
+    """How the suite's runs were executed: every seed alone, or which algorithms trained their seeds together."""
+    batched = sorted({(run.algo, run.mode.partition(":")[2]) for run in plan.runs if run.batched})
+    if not batched:
+        return "Execution: every seed trained as its own run (one torch thread)."
+    groups = "; ".join(f"`{algo}` seeds {seeds}" for algo, seeds in batched)
+    return (f"Execution: seeds trained together in one process (batched arithmetic, part of each run's identity): "
+            f"{groups}; any other run alone.")
+
+
 def leaderboard_markdown(plan: SuitePlan, board: pd.DataFrame, failures: pd.DataFrame | None,
                          caveats: Sequence[str] = (), normalisation: str = "") -> str:
     """``leaderboard.md``: the suite's settings, the ranked table, its column glossary, caveats and failed runs."""
@@ -109,6 +119,7 @@ def leaderboard_markdown(plan: SuitePlan, board: pd.DataFrame, failures: pd.Data
         f"# Leaderboard: suite `{suite}`\n",
         f"Budget: {budgets}; {len(config.seeds)} seeds; evaluation every {config.eval_every:,} steps, "
         f"{config.eval_episodes} episodes. {normalisation}\n",
+        f"{execution_statement(plan)}\n",
         leaderboard_note(board) if not board.empty else "",
         markdown_table(shown) if not board.empty else "_no finished runs_\n",
         "## Columns\n",

@@ -17,6 +17,7 @@ from rlbench.config.plan import plan_suite
 from rlbench.envs.registry import make_env
 from rlbench.errors import RlbenchError
 from rlbench.execution.launcher import launch
+from rlbench.reporting.leaderboard import execution_statement
 from rlbench.seeding import RunSeeds
 from rlbench.storage.run_store import RunStore
 from tests.conftest import ROOT
@@ -98,6 +99,9 @@ def test_batched_mode_is_planned_and_part_of_the_run_id():
     assert single.runs[2].run_id == batched.runs[2].run_id
     assert {r.run_id for r in single.runs[:2]}.isdisjoint(r.run_id for r in batched.runs[:2])
     assert batched.runs[0].code_digest != single.runs[0].code_digest  # the batched code is in the digest
+    # ... and every table and report says how the runs were executed.
+    assert execution_statement(single) == "Execution: every seed trained as its own run (one torch thread)."
+    assert execution_statement(batched).endswith("each run's identity): `dqn` seeds 0,1; any other run alone.")
     raw = _batched_params(2)
     raw = dataclasses.replace(raw, algos={**raw.algos, "dqn": dataclasses.replace(
         raw.algos["dqn"], hyperparameters={"network": "nature_cnn"})})
