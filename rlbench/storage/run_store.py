@@ -128,10 +128,11 @@ class RunStore:
         return self.verify(spec) is None
 
     def unverified(self, specs: Iterable[RunSpec]) -> list[Failure]:
-        """Runs whose directory exists but fails verification (damaged, incomplete or stale), with the reason."""
+        """Runs whose directory exists but fails verification (damaged, incomplete or stale), with the reason;
+        runs recorded as failed are left to ``failures``."""
         found = []
         for spec in specs:
-            if self.run_dir(spec).is_dir():
+            if self.run_dir(spec).is_dir() and self._recorded_failure(spec) is None:
                 reason = self.verify(spec)
                 if reason is not None:
                     found.append(Failure(spec.algo, spec.env, spec.seed, f"unverified: {reason}", 0))
@@ -194,12 +195,20 @@ class RunStore:
         """Failures recorded for these specs (and not superseded by a finished run)."""
         found = []
         for spec in specs:
-            path = self.failure_path(spec)
-            if path.is_file() and not self.run_dir(spec).is_dir():
-                record = _read_json(path)
-                if record.get("run_id") == spec.run_id:
-                    found.append(Failure(spec.algo, spec.env, spec.seed, record["reason"], int(record["attempts"])))
+            failure = self._recorded_failure(spec)
+            if failure is not None and not self.is_finished(spec):
+                found.append(failure)
         return found
+
+    def _recorded_failure(self, spec: RunSpec) -> Failure | None:
+        """The failure recorded for this very run (same run id), if any."""
+        path = self.failure_path(spec)
+        if not path.is_file():
+            return None
+        record = _read_json(path)
+        if record.get("run_id") != spec.run_id:
+            return None
+        return Failure(spec.algo, spec.env, spec.seed, record["reason"], int(record["attempts"]))
 
     def load_eval(self, specs: Iterable[RunSpec], skip_unverified: bool = False) -> pd.DataFrame:
         """Evaluation returns of the finished runs among ``specs`` in long format.

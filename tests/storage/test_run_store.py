@@ -45,6 +45,22 @@ def test_store_writes_atomically_and_reads_back(params, tmp_path):
     assert [p.name for p in store.staging.iterdir()] == []
 
 
+def test_failed_run_beside_a_stale_directory_counts_as_failed(params, tmp_path):
+    """A run whose new attempt failed while the directory of an older run id is still there: it is a
+    failure (left out, listed once), not an unverified run that stops the analysis."""
+    store = RunStore(tmp_path)
+    old = smoke_spec(params, "reinforce", budget=600)
+    result = execute_run(old)
+    store.write_run(old, result.env_info, result.eval_rows, result.train_rows, {},
+                    evaluation_steps(old.budget, old.eval_every))
+    new = dataclasses.replace(old, eval_episodes=3)
+    store.write_failure(new, "RuntimeError: boom", "traceback", 2)
+    assert [f.reason for f in store.failures([new])] == ["RuntimeError: boom"]
+    assert store.unverified([new]) == []
+    assert store.load_eval([new]).empty
+    assert store.failures([old]) == []  # the record names another run id
+
+
 def test_half_written_and_corrupt_runs(params, tmp_path):
     store = RunStore(tmp_path)
     spec = smoke_spec(params, "reinforce", budget=600)
