@@ -43,6 +43,11 @@ def init_worker() -> None:
     torch.set_num_threads(1)
 
 
+def _reason(error: Exception) -> str:
+    """The one-line reason a failed attempt records."""
+    return f"{type(error).__name__}: {error}".splitlines()[0]
+
+
 Task = tuple[RunSpec, ...]
 """A unit of work for a worker: one run, or the runs of one batched group (trained together)."""
 
@@ -60,7 +65,7 @@ def attempt(task: Task, options: WorkerOptions) -> list[Outcome]:
         try:
             return [Outcome(spec, result=result) for spec, result in zip(task, execute_batched(task))]
         except Exception as error:  # noqa: BLE001 - the whole group failed; the launcher retries it
-            reason = f"{type(error).__name__}: {error}".splitlines()[0]
+            reason = _reason(error)
             return [Outcome(spec, reason=reason, traceback=traceback.format_exc()) for spec in task]
     from rlbench.training.runner import execute_run
 
@@ -71,7 +76,7 @@ def attempt(task: Task, options: WorkerOptions) -> list[Outcome]:
     try:
         return [Outcome(spec, result=execute_run(spec, directory, options.checkpoint_every))]
     except Exception as error:  # noqa: BLE001 - any failure of a run is recorded, not fatal to the suite
-        reason = f"{type(error).__name__}: {error}".splitlines()[0]
+        reason = _reason(error)
         if resumed is not None and resumed.is_file():
             discard(resumed, f"the attempt that resumed from it failed ({reason})")
             reason += f" (after resuming from checkpoint {resumed}, now discarded)"

@@ -149,13 +149,13 @@ def _check_eval(data: bytes, evaluation_steps: Sequence[int], episodes: int) -> 
         return "eval.csv has a step, episode or length that is not a positive integer"
     expected = [(step, episode) for step in evaluation_steps for episode in range(episodes)]
     found = list(zip(frame["step"].astype(int), frame["episode"].astype(int)))
-    if found != expected:
-        duplicated = len(found) != len(set(found))
-        return (f"eval.csv has {len(found)} episode rows, expected {len(expected)} "
-                f"({len(evaluation_steps)} evaluation steps x {episodes} episodes)"
-                + ("; duplicate rows" if duplicated else "") if len(found) != len(expected) or duplicated
-                else "eval.csv's (step, episode) rows differ from the evaluation schedule")
-    return None
+    if found == expected:
+        return None
+    duplicated = len(found) != len(set(found))
+    if len(found) == len(expected) and not duplicated:
+        return "eval.csv's (step, episode) rows differ from the evaluation schedule"
+    return (f"eval.csv has {len(found)} episode rows, expected {len(expected)} "
+            f"({len(evaluation_steps)} evaluation steps x {episodes} episodes)" + ("; duplicate rows" if duplicated else ""))
 
 
 def _check_train(data: bytes, budget: int) -> str | None:
