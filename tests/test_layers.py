@@ -18,15 +18,16 @@ ALLOWED: dict[str, set[str]] = {
     "seeding": set(),
     "config": {"errors", "envs", "agents"},  # planning resolves agents and validates environment names
     "storage": {"errors", "config"},
-    "envs": {"errors"},
+    "planning": set(),  # exact dynamic programming: numpy only
+    "envs": {"errors", "planning"},  # the maze's reference score and model come from value iteration
     "nets": {"errors", "seeding"},
     "replay": set(),
     "agents": {"errors", "seeding", "nets", "replay"},
-    "training": {"errors", "seeding", "config", "storage", "envs", "agents"},
+    "training": {"errors", "seeding", "config", "storage", "envs", "agents", "planning"},
     "execution": {"errors", "config", "storage", "training"},
     "scores": {"errors", "config", "storage", "envs", "training"},  # the random-policy score is the evaluation protocol's
     "stats": {"errors"},
-    "reporting": {"errors", "config", "storage", "scores", "stats"},
+    "reporting": {"errors", "config", "storage", "scores", "stats", "envs", "planning"},  # the maze pictures
     "cli": set(),  # the command line may use everything
 }
 """Sub-package -> the sub-packages it may import (data flows one way: params -> plan -> execution ->

@@ -17,8 +17,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
 import gymnasium as gym
@@ -83,6 +83,8 @@ class Transition:
     next_obs: np.ndarray
     terminated: bool
     truncated: bool
+    info: Mapping[str, Any] = field(default_factory=dict)
+    """The environment's ``info`` of this step (e.g. the true label a supervised head learns from)."""
 
 
 class GreedyPolicy:
@@ -130,6 +132,11 @@ class Agent(ABC):
         environments) override it with a snapshot of what acting needs.
         """
         return GreedyPolicy(copy.deepcopy(self))
+
+    def diagnostics(self) -> dict[str, float]:
+        """Quantities the agent measures about its own learning, recorded at every evaluation (e.g. the
+        variance of its gradient estimates since the last one). Must not change what the agent learns."""
+        return {}
 
     def train(self, total_steps: int, monitor: TrainingMonitor) -> None:
         """Agents that own their training loop implement this; ``OnlineAgent``s are driven by rlbench's loop."""

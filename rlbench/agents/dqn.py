@@ -214,6 +214,16 @@ class DQNAgent(OnlineAgent):
         """Greedy actions of a copy of the online Q-network."""
         return GreedyQPolicy(copy.deepcopy(self.q_net))
 
+    @property
+    def discount(self) -> float:
+        """The discount the Q-values are defined under (for the distance to Q* on known models)."""
+        return self.config.gamma
+
+    def q_values(self, observations: np.ndarray) -> np.ndarray:
+        """``(n, actions)`` Q-values of the online network for a batch of observations."""
+        with torch.no_grad():
+            return self.q_net(torch.as_tensor(observations)).numpy().astype(np.float64)
+
     def observe(self, transition: Transition) -> None:
         self.replay.add(transition.obs, transition.action, transition.reward, transition.next_obs, transition.terminated)
         self.num_timesteps += 1

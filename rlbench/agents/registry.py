@@ -2,7 +2,8 @@
 
 Three ways to name an agent, so a new algorithm never needs an edit of this package:
 
-* a built-in name (``dqn``, ``reinforce``, ``sb3_dqn``, ``sb3_a2c``, ``sb3_ppo``);
+* a built-in name (``dqn``, ``reinforce``, ``qlearning``, ``ram``, ``full_image``, ``sb3_dqn``, ``sb3_a2c``,
+  ``sb3_ppo``);
 * a name registered by an installed package through the ``rlbench.agents`` entry-point group;
 * a reference ``package.module:ClassName`` or ``path/to/file.py:ClassName`` (relative paths are
   taken from the working directory, the project root under ``dvc repro``).
@@ -69,6 +70,27 @@ def _sb3_ppo() -> type[Agent]:
     from rlbench.agents.sb3 import SB3PPO
 
     return SB3PPO
+
+
+@builtin("qlearning")
+def _qlearning() -> type[Agent]:
+    from rlbench.agents.qlearning import QLearningAgent
+
+    return QLearningAgent
+
+
+@builtin("ram")
+def _ram() -> type[Agent]:
+    from rlbench.agents.ram import RecurrentAttentionAgent
+
+    return RecurrentAttentionAgent
+
+
+@builtin("full_image")
+def _full_image() -> type[Agent]:
+    from rlbench.agents.ram import FullImageClassifier
+
+    return FullImageClassifier
 
 
 _BATCHED: dict[str, Callable[[], type]] = {}

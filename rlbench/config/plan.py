@@ -81,6 +81,7 @@ class AlgoPlan:
     """The installed distribution providing the agent, if any (recorded in provenance)."""
     version: str | None
     code_digest: str
+    """Digest of the agent's code (``identity.code_digest`` without an environment; a run's adds its env's module)."""
 
 
 @dataclass(frozen=True)
@@ -152,10 +153,7 @@ def plan_suite(params: Params, suite_name: str) -> SuitePlan:
         batched_cls = batched_implementation(agent_cls) if suite.batch_seeds > 1 else None
         modes = {seed: "single" if batched_cls is None or len(group) == 1 else batched_mode(group)
                  for group in groups for seed in group}
-        digests = {"single": code_digest(agent_cls)}
-        if batched_cls is not None:
-            digests["batched"] = code_digest(agent_cls, batched_cls)
-        digest = digests.get("batched", digests["single"])
+        digest = code_digest(agent_cls, batched_cls)
         origin = agent_origin(agent_cls)
         algos[algo_name] = AlgoPlan(algo_name, algo.label, algo.agent, origin.builtin, origin.distribution,
                                     origin.version, digest)
@@ -172,6 +170,9 @@ def plan_suite(params: Params, suite_name: str) -> SuitePlan:
                     raise RlbenchError(f"algos.{algo_name} on {env} with suites.{suite.name}.batch_seeds "
                                        f"{suite.batch_seeds}: {error}") from None
             hyperparameters = json.loads(json.dumps(dataclasses.asdict(config)))
+            digests = {"single": code_digest(agent_cls, None, env)}
+            if batched_cls is not None:
+                digests["batched"] = code_digest(agent_cls, batched_cls, env)
             for seed in suite.seeds:
                 runs.append(RunSpec(
                     suite=suite.name, algo=algo_name, agent=algo.agent, env=env, seed=seed,

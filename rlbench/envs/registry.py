@@ -1,8 +1,11 @@
 """Environment registry and factory: a name maps to a wrapped, seeded gymnasium environment.
 
 Each entry records the gymnasium id and the wrappers applied on top of it, so that every run
-can store exactly which environment it saw. Atari (pixels, Nature-DQN preprocessing), MinAtar and
-the grid maze register further entries with their own wrapper chains; nothing else changes.
+can store exactly which environment it saw. The training and the evaluation environment of a run
+may differ only where an entry says so: wrappers for training only (e.g. Atari's loss of life as
+terminal) and keyword arguments for evaluation only (e.g. the glimpse task's held-out images).
+rlbench's own environments (the grid maze, glimpse classification) are registered with gymnasium
+here by module path, so importing this registry does not import them.
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ class EnvEntry:
     """Named wrappers applied in order after ``gymnasium.make``."""
     make_kwargs: dict[str, Any] = field(default_factory=dict)
     """Extra keyword arguments for ``gymnasium.make``."""
+    training_wrappers: Sequence[tuple[str, Wrapper]] = field(default_factory=tuple)
+    """Named wrappers applied after ``wrappers`` to the training environment only."""
+    evaluation_kwargs: dict[str, Any] = field(default_factory=dict)
+    """Keyword arguments for ``gymnasium.make`` of the evaluation environment only (override ``make_kwargs``)."""
 
 
 def _record_statistics(env: gym.Env) -> gym.Env:
@@ -45,7 +52,25 @@ ENVIRONMENTS: dict[str, EnvEntry] = {
     "LunarLander-v3": EnvEntry("LunarLander-v3", "box2d", (_STATS,)),
     # A continuous-action task, for the Gaussian REINFORCE policy.
     "Pendulum-v1": EnvEntry("Pendulum-v1", "classic_control", (_STATS,)),
+    # The lecture's grid maze (rlbench.envs.maze): exact V* and Q* from its model.
+    "Maze-Small-v0": EnvEntry("rlbench/Maze-Small-v0", "maze", (_STATS,)),
+    "Maze-Lecture-v0": EnvEntry("rlbench/Maze-Lecture-v0", "maze", (_STATS,)),
+    "Maze-Lecture-Slippery-v0": EnvEntry("rlbench/Maze-Lecture-Slippery-v0", "maze", (_STATS,)),
+    # Glimpse classification (rlbench.envs.glimpse): training images, evaluation on held-out ones.
+    "Glimpse-v0": EnvEntry("rlbench/Glimpse-v0", "glimpse", (_STATS,), evaluation_kwargs={"split": "test"}),
 }
+
+_OWN_ENVIRONMENTS: dict[str, tuple[str, dict[str, Any], int | None]] = {
+    "rlbench/Maze-Small-v0": ("rlbench.envs.maze:MazeEnv", {"layout": "small"}, 100),
+    "rlbench/Maze-Lecture-v0": ("rlbench.envs.maze:MazeEnv", {"layout": "lecture"}, 200),
+    "rlbench/Maze-Lecture-Slippery-v0": ("rlbench.envs.maze:MazeEnv", {"layout": "lecture", "slip": 0.1}, 200),
+    "rlbench/Glimpse-v0": ("rlbench.envs.glimpse:GlimpseEnv", {}, None),
+}
+"""gymnasium id -> (entry point, keyword arguments, episode cap) of rlbench's own environments."""
+
+for _gym_id, (_entry_point, _kwargs, _cap) in _OWN_ENVIRONMENTS.items():
+    if _gym_id not in gym.registry:
+        gym.register(_gym_id, entry_point=_entry_point, kwargs=_kwargs, max_episode_steps=_cap)
 
 
 def register_env(name: str, entry: EnvEntry) -> None:
@@ -60,15 +85,17 @@ def get_entry(name: str) -> EnvEntry:
         raise unknown_choice("environment", name, ENVIRONMENTS) from None
 
 
-def make_env(name: str, seed: int | None = None) -> gym.Env:
-    """Build the wrapped environment ``name``; seed its first reset and action space if given.
+def make_env(name: str, seed: int | None = None, evaluation: bool = False) -> gym.Env:
+    """Build the wrapped environment ``name`` (its evaluation variant if ``evaluation``); seed its
+    first reset and action space if given.
 
     The seed is applied by resetting once here, so the caller's next ``reset()`` (without a
     seed) continues the same seeded stream.
     """
     entry = get_entry(name)
-    env = gym.make(entry.gym_id, **entry.make_kwargs)
-    for _, wrap in entry.wrappers:
+    kwargs = {**entry.make_kwargs, **(entry.evaluation_kwargs if evaluation else {})}
+    env = gym.make(entry.gym_id, **kwargs)
+    for _, wrap in (*entry.wrappers, *(() if evaluation else entry.training_wrappers)):
         env = wrap(env)
     if seed is not None:
         env.action_space.seed(seed)
@@ -89,6 +116,8 @@ def env_info(name: str) -> dict[str, Any]:
         "max_episode_steps": spec.max_episode_steps,
         "reward_threshold": spec.reward_threshold,
         "wrappers": [wrapper_name for wrapper_name, _ in entry.wrappers],
-        "make_kwargs": dict(entry.make_kwargs),
+        "make_kwargs": {**spec.kwargs, **entry.make_kwargs},
+        "training_wrappers": [wrapper_name for wrapper_name, _ in entry.training_wrappers],
+        "evaluation_kwargs": dict(entry.evaluation_kwargs),
         "gymnasium_version": gym.__version__,
     }

@@ -109,7 +109,7 @@ def _launch_locked(specs: list[RunSpec], store: RunStore, backend: str, workers:
                     store.write_run(spec, result.env_info, result.eval_rows, result.train_rows,
                                     {**provenance, **result.provenance, **origins.get(spec.algo, {}),
                                      "attempts": attempts[spec.run_id]},
-                                    evaluation_steps(spec.budget, spec.eval_every))
+                                    evaluation_steps(spec.budget, spec.eval_every), result.diagnostic_rows)
                     report.completed.append(spec.key)
                     bar.update(1)
                 else:

@@ -307,6 +307,8 @@ def plot_learning_curves(
     n_boot: int = 1000,
     max_cols: int = 3,
     labels: Mapping[str, str] | None = None,
+    ylabel: str = "Evaluation return",
+    log_y: bool = False,
 ) -> Figure:
     """Per-environment learning curves: mean over seeds with a 95 % bootstrap CI band, each seed faint.
 
@@ -340,7 +342,9 @@ def plot_learning_curves(
                              err_kws={"alpha": 0.12, "linewidth": 0}, legend=False, ax=ax)
             ax.set_title(env)
             ax.set_xlabel("Environment steps")
-            ax.set_ylabel("Evaluation return")
+            ax.set_ylabel(ylabel)
+            if log_y:
+                ax.set_yscale("log")
         for ax in axes[len(env_order):]:
             ax.set_visible(False)
         _legend_outside(fig, algo_order, palette, names, markers=False)

@@ -2,7 +2,7 @@
 
 Sections: leaderboard (with its column glossary), what the results can and cannot support (the caveats),
 setup and evaluation protocol, aggregate metrics, per-environment results, probability of improvement, seed
-variance, seeds needed, sample efficiency, figures, published vs ours (with reproduction verdicts),
+variance, seeds needed, sample efficiency, diagnostics (distance to Q*, gradient variance), figures, published vs ours (with reproduction verdicts),
 hyperparameters, provenance, failures. Everything in it is deterministic (no clock, no host).
 """
 
@@ -18,6 +18,7 @@ import pandas as pd
 from markdown_it import MarkdownIt
 
 from rlbench.reporting.caveats import normalisation_statement
+from rlbench.reporting.diagnostics import DESCRIPTIONS
 from rlbench.reporting.glossary import glossary_markdown
 from rlbench.reporting.leaderboard import displayed, execution_statement, leaderboard_note
 from rlbench.reporting.policy import FAILURE_POLICY, MEANINGFUL_DIFFERENCE
@@ -32,7 +33,7 @@ from rlbench.storage.provenance import package_versions
 SECTIONS = (
     "Leaderboard", "What these results can and cannot support", "Setup and evaluation protocol", "Aggregate metrics",
     "Per-environment results", "Probability of improvement", "Seed variance", "Seeds needed", "Sample efficiency",
-    "Figures", "Published vs ours", "Hyperparameters", "Provenance", "Failed runs",
+    "Diagnostics", "Figures", "Published vs ours", "Hyperparameters", "Provenance", "Failed runs",
 )
 
 
@@ -113,6 +114,8 @@ def render_markdown(
     out.append("## Sample efficiency\n")
     out.append("IQM of the normalised evaluation score at every evaluation step, with 95% CIs: see "
                "`sample_efficiency.csv` and the figures below.\n")
+    out.append("## Diagnostics\n")
+    out.append(_diagnostics_section(tables.get("diagnostics")))
     out.append("## Figures\n")
     out.extend(f"### {name.replace('_', ' ')}\n\n![{name}]({name}.png)\n" for name in figure_names)
     out.append("## Published vs ours\n")
@@ -137,6 +140,17 @@ def render_markdown(
     out.append(f"{FAILURE_POLICY}.\n")
     out.append(_table(tables.get("failures"), "_no failed runs_"))
     return "\n".join(out)
+
+
+def _diagnostics_section(table: pd.DataFrame | None) -> str:
+    """What the runs measured besides returns, at the last evaluation step (the whole curves in the CSV)."""
+    if table is None or table.empty:
+        return "_none measured in this suite (see `rlbench/training/diagnostics.py` for what is measured where)_\n"
+    last = table[table["step"] == table.groupby(["algo", "env", "name"])["step"].transform("max")]
+    names = "\n".join(f"- `{name}`: {DESCRIPTIONS.get(name, name)}." for name in sorted(set(table["name"])))
+    return (f"{names}\n\nMean over runs at the last evaluation step with 95% bootstrap CIs over runs (every evaluation "
+            "step: `diagnostics.csv`; curves and, on a maze, the optimal and learned policies in the figures).\n\n"
+            + markdown_table(last.reset_index(drop=True)))
 
 
 def render_html(markdown: str, figure_dir: Path, title: str) -> str:

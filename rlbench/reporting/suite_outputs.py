@@ -1,8 +1,8 @@
 """One suite's outputs: tables, leaderboard, figures and report, written from its plan and its runs.
 
 ``results/<suite>/``: normalization, aggregate, per_env, probability_of_improvement, seed_variance,
-sample_efficiency, seeds_needed, published_vs_ours, leaderboard, failures (``.csv`` and ``.md``) and
-``metrics.json``.
+sample_efficiency, seeds_needed, published_vs_ours, diagnostics, leaderboard, failures (``.csv`` and ``.md``)
+and ``metrics.json``.
 ``reports/<suite>/``: every figure as ``.png`` and ``.svg``, ``report.md`` and ``report.html``.
 A comparison of selected algorithms goes to ``reports/compare/<suite>/<A>_vs_<B>.../`` (outside the
 pipeline's outputs, so ``dvc status`` is not disturbed). Everything here reads what training
@@ -21,6 +21,8 @@ from rlbench.config.params import PipelineConfig
 from rlbench.config.plan import SuitePlan
 from rlbench.reporting.analysis import SuiteAnalysis, analyze_suite
 from rlbench.reporting.caveats import normalisation_statement
+from rlbench.reporting.diagnostics import diagnostic_figures, diagnostics_table
+from rlbench.reporting.plots import algorithm_styles
 from rlbench.reporting.figures import save_figure
 from rlbench.reporting.leaderboard import leaderboard_markdown
 from rlbench.reporting.report import render_html, render_markdown
@@ -45,6 +47,12 @@ def analyze(plan: SuitePlan, pipeline: PipelineConfig, results: Path | str, skip
         failures, pipeline.stats_seed, pipeline.bootstrap_reps,
     )
     analysis.tables["normalization"] = normalization
+    diagnostics = store.load_diagnostics(plan.runs, skip_unverified)
+    analysis.tables["diagnostics"] = diagnostics_table(diagnostics, pipeline.stats_seed, pipeline.bootstrap_reps)
+    if not diagnostics.empty:
+        finished = [a for a in plan.labels if a in set(diagnostics["algo"])]
+        analysis.figures.update(diagnostic_figures(diagnostics, finished, plan.labels, pipeline.stats_seed,
+                                                   algorithm_styles(list(plan.labels))))
     return analysis
 
 

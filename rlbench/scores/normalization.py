@@ -8,7 +8,9 @@ the reference is chosen by :data:`REFERENCE_POLICY`: the best achievable return 
 (``rlbench/data/best_achievable.csv``: CartPole-v1's 500, its episode cap), otherwise gymnasium's
 ``reward_threshold`` ("solved") with scores above it clipped to 1, so that beating a threshold by a
 margin cannot reorder algorithms that all solved the task. Atari uses the published random and human
-scores (:func:`rlbench.scores.external.reference_table`), unclipped.
+scores (:func:`rlbench.scores.external.reference_table`), unclipped. An environment with a known model
+(the grid maze) is its own best achievable return: the optimal policy's expected return from the start,
+by value iteration (:meth:`rlbench.envs.maze.MazeEnv.optimal_return`), so a maze score of 1 is optimal.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from rlbench.config.params import SuiteConfig
-from rlbench.envs.registry import env_info
+from rlbench.envs.registry import env_info, make_env
 from rlbench.errors import RlbenchError
 from rlbench.scores.matrices import CurveSet, ScoreSet
 from rlbench.storage.files import read_csv_checked, write_csv_atomic
@@ -40,8 +42,8 @@ HUMAN = "human"
 
 REFERENCE_POLICY = (
     "the reference (normalised score 1) is the best achievable return where one exists (CartPole-v1: 500, its "
-    "episode cap), otherwise the solved threshold, with normalised scores above it clipped to 1; 0 is the "
-    "uniform random policy"
+    "episode cap; a maze: the optimal return by value iteration; glimpse classification: accuracy 1), otherwise "
+    "the solved threshold, with normalised scores above it clipped to 1; 0 is the uniform random policy"
 )
 """The normalisation policy of classic-control suites, in words (the reports quote it)."""
 
@@ -135,12 +137,27 @@ def reference_row(env: str, solved: float | None, best: pd.DataFrame, solved_sou
             "reference_source": solved_source}
 
 
+def optimal_return(env: str) -> float | None:
+    """The optimal expected return of ``env`` where its model is known (a maze), else None."""
+    environment = make_env(env, evaluation=True)
+    try:
+        solve = getattr(environment.unwrapped, "optimal_return", None)
+        return float(solve()) if solve is not None else None
+    finally:
+        environment.close()
+
+
 def normalization_table(envs: Sequence[str], episodes: int, seed: int) -> pd.DataFrame:
     """Measured random scores and the references of :data:`REFERENCE_POLICY` for ``envs``."""
     best = best_achievable()
     rows = []
     for name in envs:
         info = env_info(name)
+        optimal = optimal_return(name)
+        if optimal is not None:
+            source = "optimal expected return from the start: value iteration on the environment's exact model (rlbench.planning)"
+            best = pd.concat([best, pd.DataFrame([{"env": name, "best": round(optimal, 4), "source": source}])],
+                             ignore_index=True)
         rows.append({
             "env": name,
             "random": round(random_policy_score(name, episodes, seed), 4),

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from rlbench.config.plan import RunSpec
-from rlbench.storage.schema import EVAL_COLUMNS, RUN_FILES, TRAIN_COLUMNS
+from rlbench.storage.schema import DIAGNOSTIC_COLUMNS, EVAL_COLUMNS, RUN_FILES, TRAIN_COLUMNS
 
 MANIFEST = "manifest.json"
 """The manifest's file name inside a run directory."""
@@ -78,7 +78,8 @@ def verify_run(directory: Path, spec: RunSpec) -> str | None:
         contents[name] = data
     return (_check_config(contents["config.json"], spec)
             or _check_eval(contents["eval.csv"], manifest["evaluation_steps"], spec.eval_episodes)
-            or _check_train(contents["train.csv"], spec.budget))
+            or _check_train(contents["train.csv"], spec.budget)
+            or _check_diagnostics(contents["diagnostics.csv"], manifest["evaluation_steps"]))
 
 
 def _stale_config(directory: Path, spec: RunSpec) -> str:
@@ -167,4 +168,25 @@ def _check_train(data: bytes, budget: int) -> str | None:
     steps = frame["step"].to_numpy()
     if (steps < 1).any() or (steps > budget).any() or (np.diff(steps) < 0).any():
         return f"train.csv's steps are not non-decreasing within 1..{budget}"
+    return None
+
+
+def _check_diagnostics(data: bytes, evaluation_steps: Sequence[int]) -> str | None:
+    try:
+        frame = pd.read_csv(io.StringIO(data.decode("utf-8")), dtype={"name": str})
+    except UnicodeDecodeError:
+        return "diagnostics.csv is not UTF-8 text"
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        return f"diagnostics.csv does not parse ({str(error).strip().splitlines()[0]})"
+    if tuple(frame.columns) != DIAGNOSTIC_COLUMNS:
+        return f"diagnostics.csv has columns {list(frame.columns)}, expected {list(DIAGNOSTIC_COLUMNS)}"
+    if frame.empty:
+        return None
+    numbers = frame[["step", "value"]]
+    if not all(pd.api.types.is_numeric_dtype(numbers[c]) for c in numbers) or not np.isfinite(numbers.to_numpy(float)).all():
+        return "diagnostics.csv holds a step or value that is not a finite number"
+    if frame["name"].isna().any() or not set(frame["step"]) <= set(evaluation_steps):
+        return "diagnostics.csv has a row without a name or off the evaluation schedule"
+    if frame.duplicated(["step", "name"]).any():
+        return "diagnostics.csv has a diagnostic twice at one step"
     return None

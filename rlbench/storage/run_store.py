@@ -5,6 +5,7 @@ Layout under the results root (``results/`` by default)::
     runs/<suite>/<algo>/<env>/seed_<n>/config.json   resolved config, run id, environment record
                                       eval.csv      step,episode,return,length  (evaluation protocol)
                                       train.csv     step,return,length          (training episodes)
+                                      diagnostics.csv step,name,value         (measured at evaluations)
     provenance/<suite>/<algo>/<env>/seed_<n>.json   versions, git commit, processor, wall time, speed
     failures/<suite>/<algo>/<env>/seed_<n>.json     reason and traceback of a run that failed
 
@@ -42,12 +43,13 @@ from rlbench.storage.files import (
 )
 from rlbench.storage.manifest import MANIFEST, build_manifest, verify_run
 from rlbench.storage.schema import (
+    DIAGNOSTIC_COLUMNS,
     EVAL_COLUMNS,
     RUN_KEY_COLUMNS,
     TRAIN_COLUMNS,
 )
 
-_COLUMNS = {"eval.csv": EVAL_COLUMNS, "train.csv": TRAIN_COLUMNS}
+_COLUMNS = {"eval.csv": EVAL_COLUMNS, "train.csv": TRAIN_COLUMNS, "diagnostics.csv": DIAGNOSTIC_COLUMNS}
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,8 @@ class RunStore:
 
     # -- writing ---------------------------------------------------------------------------
     def write_run(self, spec: RunSpec, env_info: dict[str, Any], eval_rows: Iterable[tuple],
-                  train_rows: Iterable[tuple], provenance: dict[str, Any], evaluation_steps: Sequence[int]) -> Path:
+                  train_rows: Iterable[tuple], provenance: dict[str, Any], evaluation_steps: Sequence[int],
+                  diagnostic_rows: Iterable[tuple] = ()) -> Path:
         """Write a finished run atomically (replacing a stale run of the same seed) and its provenance.
 
         ``evaluation_steps`` is the schedule the run was evaluated on; the manifest records it and
@@ -160,6 +163,7 @@ class RunStore:
         files = {
             "eval.csv": _csv(EVAL_COLUMNS, eval_rows).encode("utf-8"),
             "train.csv": _csv(TRAIN_COLUMNS, train_rows).encode("utf-8"),
+            "diagnostics.csv": _csv(DIAGNOSTIC_COLUMNS, diagnostic_rows).encode("utf-8"),
             "config.json": json_bytes(spec.resolved_config(env_info)),
         }
         for name, data in files.items():
@@ -224,6 +228,10 @@ class RunStore:
         """Training episode returns (algo, env, seed, step, return, length) of the finished runs."""
         return self._load(specs, "train.csv", skip_unverified)
 
+    def load_diagnostics(self, specs: Iterable[RunSpec], skip_unverified: bool = False) -> pd.DataFrame:
+        """Diagnostics (algo, env, seed, step, name, value) of the finished runs."""
+        return self._load(specs, "diagnostics.csv", skip_unverified)
+
     def _load(self, specs: Iterable[RunSpec], filename: str, skip_unverified: bool) -> pd.DataFrame:
         specs = list(specs)
         expected = list(_COLUMNS[filename])
@@ -242,7 +250,7 @@ class RunStore:
                     continue
                 raise RlbenchError(f"run {directory} fails verification: {problem} (retrain it with "
                                    f"`rlbench run-suite {spec.suite}`, or leave it out with --skip-unverified)")
-            frame = pd.read_csv(directory / filename)
+            frame = pd.read_csv(directory / filename, dtype={"name": str} if filename == "diagnostics.csv" else None)
             for column, value in zip(RUN_KEY_COLUMNS, (spec.algo, spec.env, spec.seed)):
                 frame.insert(RUN_KEY_COLUMNS.index(column), column, value)
             frames.append(frame)

@@ -5,7 +5,7 @@ The analysis reads these files, it never recomputes them, so writer and readers 
 
 from __future__ import annotations
 
-RUN_FILES: tuple[str, ...] = ("config.json", "eval.csv", "train.csv")
+RUN_FILES: tuple[str, ...] = ("config.json", "eval.csv", "train.csv", "diagnostics.csv")
 """The files of a finished run directory."""
 
 EVAL_COLUMNS: tuple[str, ...] = ("step", "episode", "return", "length")
@@ -13,6 +13,10 @@ EVAL_COLUMNS: tuple[str, ...] = ("step", "episode", "return", "length")
 
 TRAIN_COLUMNS: tuple[str, ...] = ("step", "return", "length")
 """``train.csv``: one row per finished training episode (``step`` at the episode's end)."""
+
+DIAGNOSTIC_COLUMNS: tuple[str, ...] = ("step", "name", "value")
+"""``diagnostics.csv``: one row per diagnostic per evaluation step (:mod:`rlbench.training.diagnostics`);
+only a header where an agent and environment measure none."""
 
 RUN_KEY_COLUMNS: tuple[str, ...] = ("algo", "env", "seed")
 """Columns that name a run in the long frames the store returns."""

@@ -75,7 +75,8 @@ def execute_batched(specs: Sequence[RunSpec]) -> list[RunResult]:
                   "env_steps_per_s": round(len(specs) * first.budget / wall, 1) if wall > 0 else None,
                   "resumed_from_step": 0, "torch_threads": torch.get_num_threads(), "machine": machine()}
     info = env_info(first.env)
-    return [RunResult(spec=spec, eval_rows=m.eval_rows, train_rows=m.train_rows, env_info=info, provenance=provenance)
+    return [RunResult(spec=spec, eval_rows=m.eval_rows, train_rows=m.train_rows, diagnostic_rows=m.diagnostic_rows,
+                      env_info=info, provenance=provenance)
             for spec, m in zip(specs, monitors)]
 
 

@@ -54,7 +54,7 @@ def evaluate(
     episodes: int,
 ) -> list[EvalEpisode]:
     """Play ``episodes`` episodes of ``policy`` on a freshly seeded evaluation environment."""
-    env = make_env(env_name)
+    env = make_env(env_name, evaluation=True)
     seed: int | None = int_seed(child(eval_stream, round_index))
     results = []
     try:
@@ -93,5 +93,5 @@ class RandomPolicy:
 def random_policy_score(env_name: str, episodes: int, seed: int) -> float:
     """Mean return of a uniform random policy over ``episodes`` evaluation episodes."""
     seeds = RunSeeds.from_seed(seed)
-    policy = RandomPolicy(make_env(env_name).action_space, int_seed(seeds.exploration))
+    policy = RandomPolicy(make_env(env_name, evaluation=True).action_space, int_seed(seeds.exploration))
     return float(np.mean([ep.episode_return for ep in evaluate(policy, env_name, seeds.eval_env, 0, 0, episodes)]))

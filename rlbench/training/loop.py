@@ -33,9 +33,9 @@ def run_env_loop(agent: OnlineAgent, total_steps: int, monitor: TrainingMonitor)
     episode_return, episode_length = 0.0, 0
     while step < total_steps:
         action = agent.act(obs, explore=True)
-        next_obs, reward, terminated, truncated, _ = env.step(action)
+        next_obs, reward, terminated, truncated, info = env.step(action)
         step += 1
-        agent.observe(Transition(obs, action, float(reward), next_obs, bool(terminated), bool(truncated)))
+        agent.observe(Transition(obs, action, float(reward), next_obs, bool(terminated), bool(truncated), info))
         agent.update(step)
         episode_return += float(reward)
         episode_length += 1

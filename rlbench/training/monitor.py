@@ -1,4 +1,5 @@
-"""The run monitor: runs the evaluation protocol on schedule, collects training returns, owns checkpoints."""
+"""The run monitor: runs the evaluation protocol and the diagnostics on schedule, collects training returns,
+owns checkpoints."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from rlbench.agents.base import Agent
 from rlbench.config.plan import RunSpec
 from rlbench.seeding import RunSeeds
 from rlbench.storage.checkpoints import load_checkpoint, save_checkpoint
+from rlbench.training.diagnostics import evaluation_diagnostics
 from rlbench.training.evaluation import evaluate, evaluation_steps
 
 
@@ -24,6 +26,7 @@ class RunMonitor:
         self.next_round = 0
         self.eval_rows: list[tuple[int, int, float, int]] = []
         self.train_rows: list[tuple[int, float, int]] = []
+        self.diagnostic_rows: list[tuple[int, str, float]] = []
         self.agent: Agent | None = None
         self.checkpoint_path = checkpoint_path
         self.checkpoint_every = checkpoint_every
@@ -36,6 +39,9 @@ class RunMonitor:
             episodes = evaluate(self.agent.evaluation_policy(), self.spec.env, self.seeds.eval_env, self.next_round,
                                 self.schedule[self.next_round], self.spec.eval_episodes)
             self.eval_rows += [(ep.step, ep.episode, ep.episode_return, ep.length) for ep in episodes]
+            final = self.next_round == len(self.schedule) - 1
+            diagnostics = evaluation_diagnostics(self.agent, self.spec.env, final)
+            self.diagnostic_rows += [(self.schedule[self.next_round], name, value) for name, value in diagnostics.items()]
             self.next_round += 1
 
     def on_episode_end(self, step: int, episode_return: float, length: int) -> None:
@@ -52,7 +58,8 @@ class RunMonitor:
 
     def save_checkpoint(self, step: int, state: dict[str, Any]) -> None:
         assert self.checkpoint_path is not None
-        monitor = {"next_round": self.next_round, "eval_rows": self.eval_rows, "train_rows": self.train_rows}
+        monitor = {"next_round": self.next_round, "eval_rows": self.eval_rows, "train_rows": self.train_rows,
+                   "diagnostic_rows": self.diagnostic_rows}
         save_checkpoint(self.checkpoint_path, self.spec.run_id, {"loop": state, "monitor": monitor})
         self.last_checkpoint = step
 
@@ -68,5 +75,6 @@ class RunMonitor:
         self.next_round = int(monitor["next_round"])
         self.eval_rows = [tuple(row) for row in monitor["eval_rows"]]
         self.train_rows = [tuple(row) for row in monitor["train_rows"]]
+        self.diagnostic_rows = [tuple(row) for row in monitor["diagnostic_rows"]]
         self.last_checkpoint = int(payload["loop"]["step"])
         return payload["loop"]

@@ -38,6 +38,8 @@ class RunResult:
     """(step, episode, return, length) per evaluation episode."""
     train_rows: list[tuple[int, float, int]]
     """(step at episode end, return, length) per training episode."""
+    diagnostic_rows: list[tuple[int, str, float]]
+    """(evaluation step, name, value) per diagnostic (:mod:`rlbench.training.diagnostics`)."""
     env_info: dict[str, Any]
     """The record of the environment the run saw (id, version, wrappers, limits)."""
     provenance: dict[str, Any] = field(default_factory=dict)
@@ -94,6 +96,7 @@ def execute_run(spec: RunSpec, checkpoint_dir: Path | None = None, checkpoint_ev
         spec=spec,
         eval_rows=monitor.eval_rows,
         train_rows=monitor.train_rows,
+        diagnostic_rows=monitor.diagnostic_rows,
         env_info=env_info(spec.env),
         provenance={
             "wall_time_s": round(wall, 3),

@@ -92,7 +92,7 @@ def trained(params, tmp_path_factory) -> tuple[RunStore, object, dict[str, bytes
 def test_damaged_run_is_detected_refused_and_retrained(trained, kind):
     store, spec, original = trained
     directory = store.run_dir(spec)
-    assert store.verify(spec) is None and sorted(original) == ["config.json", "eval.csv", "manifest.json", "train.csv"]
+    assert store.verify(spec) is None and sorted(original) == ["config.json", "diagnostics.csv", "eval.csv", "manifest.json", "train.csv"]
     damage, message = DAMAGE[kind]
     damage(directory)
 

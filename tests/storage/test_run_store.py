@@ -22,7 +22,7 @@ def test_store_writes_atomically_and_reads_back(params, tmp_path):
     directory = store.write_run(spec, result.env_info, result.eval_rows, result.train_rows, result.provenance,
                                evaluation_steps(spec.budget, spec.eval_every))
     assert store.is_finished(spec)
-    assert sorted(p.name for p in directory.iterdir()) == ["config.json", "eval.csv", "manifest.json", "train.csv"]
+    assert sorted(p.name for p in directory.iterdir()) == ["config.json", "diagnostics.csv", "eval.csv", "manifest.json", "train.csv"]
     config = json.loads((directory / "config.json").read_text())
     assert config["run_id"] == spec.run_id and config["env_info"]["gym_id"] == "CartPole-v1"
     assert "wall_time_s" not in (directory / "config.json").read_text()  # provenance is kept apart
