@@ -13,7 +13,8 @@ and a module a run does import can never be missed:
 * for a plugin, wherever it lives (a file, a module of the project, an installed distribution
   found through the ``rlbench.agents`` entry point): every Python file of its top-level package,
   or its single file when it is not in a package, and the rlbench modules it imports;
-* the versions of :data:`RESULT_PACKAGES`.
+* the versions of :data:`RESULT_PACKAGES`, and of the distributions any of those modules declares in a
+  ``RESULT_PACKAGES`` tuple of its own (:func:`result_packages`).
 
 Imports into :data:`NOT_FOLLOWED` are not followed: they name runs, file results or list agents
 and do not shape a run's numbers (the agent registry's lazy loaders would otherwise pull every
@@ -187,12 +188,30 @@ def source_files(agent_cls: type, batched_cls: type | None = None, env: str | No
     return own + sorted(set(rlbench_files) - set(own))
 
 
+def declared_packages(file: Path) -> tuple[str, ...]:
+    """The distributions a module declares in a module-level ``RESULT_PACKAGES = (...)`` (read, not imported)."""
+    for node in ast.parse(file.read_bytes(), str(file)).body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == "RESULT_PACKAGES" for t in targets) and node.value is not None:
+                return tuple(ast.literal_eval(node.value))
+    return ()
+
+
+def result_packages(files: list[tuple[str, Path]]) -> list[str]:
+    """:data:`RESULT_PACKAGES`, then the distributions the run's own modules declare (e.g. the glimpse task's
+    scikit-learn, whose bundled digits are its images), each once."""
+    extra = [p for _, file in files if file.name != "identity.py" for p in declared_packages(file)]
+    return list(dict.fromkeys([*RESULT_PACKAGES, *extra]))
+
+
 def code_digest(agent_cls: type, batched_cls: type | None = None, env: str | None = None) -> str:
     """Digest of the code and package versions behind a run of ``agent_cls`` on ``env`` (trained by
     ``batched_cls`` in the batched mode). Part of its run id."""
     digest = hashlib.sha256()
-    for name, file in source_files(agent_cls, batched_cls, env):
+    files = source_files(agent_cls, batched_cls, env)
+    for name, file in files:
         digest.update(name.encode() + b"\0" + file.read_bytes() + b"\0")
-    for package in RESULT_PACKAGES:
+    for package in result_packages(files):
         digest.update(f"{package}=={version(package)}".encode())
     return digest.hexdigest()[:16]

@@ -32,10 +32,10 @@ RESULT_PACKAGES: tuple[str, ...] = ("scikit-learn",)
 """The digits come from this distribution: its version is part of the run identity (``config.identity``)."""
 
 SPLITS: tuple[str, ...] = ("train", "test")
-PLACEMENTS: tuple[str, ...] = ("grid", "anywhere")
+PLACEMENTS: tuple[str, ...] = ("grid", "anywhere", "fixed")
 """Where the digit goes: a random cell of the canvas's grid of 8x8 cells (4 places on the default 16x16
-canvas: a glimpse can be centred on it exactly), or any pixel position (the paper's translated task,
-far slower to learn)."""
+canvas: a glimpse can be centred on it exactly), any pixel position (the paper's translated task, far
+slower to learn), or always the top-left cell (a sanity task where only where to look matters)."""
 DIGIT = 8
 """Side of a digit image in pixels."""
 CLASSES = 10
@@ -112,6 +112,8 @@ class GlimpseEnv(gym.Env):
         index = rng.integers(len(self.images))
         if self.placement == "grid":  # one of the cells of a grid of digit-sized cells
             top, left = rng.integers(0, self.size // DIGIT, 2) * DIGIT
+        elif self.placement == "fixed":
+            top, left = 0, 0
         else:
             top, left = rng.integers(0, self.size - DIGIT + 1, 2)
         region = self.canvas[top:top + DIGIT, left:left + DIGIT]

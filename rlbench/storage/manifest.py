@@ -118,17 +118,23 @@ def _check_config(data: bytes, spec: RunSpec) -> str | None:
     return None
 
 
-def _table(data: bytes, name: str, columns: tuple[str, ...]) -> pd.DataFrame | str:
-    """The numeric table in ``data``, or why it is not one."""
+def _read(data: bytes, name: str, columns: tuple[str, ...], text_columns: tuple[str, ...] = ()) -> pd.DataFrame | str:
+    """The CSV table in ``data`` with exactly ``columns``, or why it is not one."""
     try:
-        frame = pd.read_csv(io.StringIO(data.decode("utf-8")))
+        frame = pd.read_csv(io.StringIO(data.decode("utf-8")), dtype={c: str for c in text_columns} or None)
     except UnicodeDecodeError:
         return f"{name} is not UTF-8 text"
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         return f"{name} does not parse ({str(error).strip().splitlines()[0]})"
     if tuple(frame.columns) != columns:
         return f"{name} has columns {list(frame.columns)}, expected {list(columns)}"
-    if frame.empty:
+    return frame
+
+
+def _table(data: bytes, name: str, columns: tuple[str, ...]) -> pd.DataFrame | str:
+    """The numeric table in ``data``, or why it is not one."""
+    frame = _read(data, name, columns)
+    if isinstance(frame, str) or frame.empty:
         return frame
     if not all(pd.api.types.is_numeric_dtype(frame[column]) for column in columns):
         return f"{name} holds a value that is not a number"
@@ -172,14 +178,9 @@ def _check_train(data: bytes, budget: int) -> str | None:
 
 
 def _check_diagnostics(data: bytes, evaluation_steps: Sequence[int]) -> str | None:
-    try:
-        frame = pd.read_csv(io.StringIO(data.decode("utf-8")), dtype={"name": str})
-    except UnicodeDecodeError:
-        return "diagnostics.csv is not UTF-8 text"
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-        return f"diagnostics.csv does not parse ({str(error).strip().splitlines()[0]})"
-    if tuple(frame.columns) != DIAGNOSTIC_COLUMNS:
-        return f"diagnostics.csv has columns {list(frame.columns)}, expected {list(DIAGNOSTIC_COLUMNS)}"
+    frame = _read(data, "diagnostics.csv", DIAGNOSTIC_COLUMNS, text_columns=("name",))
+    if isinstance(frame, str):
+        return frame
     if frame.empty:
         return None
     numbers = frame[["step", "value"]]

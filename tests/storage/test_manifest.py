@@ -72,6 +72,13 @@ DAMAGE: dict[str, tuple[Callable[[Path], None], str]] = {
                                "train.csv"),
     "resealed: config.json truncated": (lambda d: (_rewrite(d / "config.json", lambda b: b[: len(b) // 2]), _reseal(d)),
                                         "config.json does not parse"),
+    "diagnostics.csv missing": (lambda d: (d / "diagnostics.csv").unlink(), "diagnostics.csv is missing"),
+    "resealed: diagnostic off the schedule": (lambda d: (_rewrite(d / "diagnostics.csv", lambda b: b + b"7,q_error,0.5\n"),
+                                                         _reseal(d)), "off the evaluation schedule"),
+    "resealed: diagnostic NaN": (lambda d: (_rewrite(d / "diagnostics.csv", lambda b: b + b"0,q_error,nan\n"), _reseal(d)),
+                                 "diagnostics.csv holds a step or value that is not a finite number"),
+    "resealed: diagnostic twice": (lambda d: (_rewrite(d / "diagnostics.csv", lambda b: b + b"0,q,1.0\n0,q,2.0\n"),
+                                              _reseal(d)), "diagnostics.csv has a diagnostic twice at one step"),
     "resealed: episode renumbered": (lambda d: (_rewrite(d / "eval.csv", lambda b: b.replace(b"\n0,1,", b"\n0,7,", 1)), _reseal(d)),
                                      "eval.csv's (step, episode) rows differ from the evaluation schedule"),
 }
