@@ -16,7 +16,12 @@ import torch
 
 from rlbench.agents.base import AgentContext, OnlineAgent
 from rlbench.agents.qlearning import QLearningAgent
-from rlbench.agents.ram import FullImageClassifier, RAMNetwork, RecurrentAttentionAgent, location_gradients
+from rlbench.agents.ram import (
+    FullImageClassifier,
+    RAMNetwork,
+    RecurrentAttentionAgent,
+    location_gradients,
+)
 from rlbench.config.plan import plan_suite
 from rlbench.envs.glimpse import GlimpseEnv
 from rlbench.envs.registry import make_env
