@@ -19,6 +19,7 @@ import gymnasium as gym
 import numpy as np
 
 from rlbench.agents.base import AgentContext, OnlineAgent, Transition
+from rlbench.agents.dqn import linear_epsilon
 from rlbench.seeding import generator
 
 
@@ -82,9 +83,8 @@ class QLearningAgent(OnlineAgent):
 
     def epsilon(self) -> float:
         c = self.config
-        decay = c.exploration_fraction * self.context.total_steps
-        progress = 1.0 if decay <= 0 else min(1.0, self.num_timesteps / decay)
-        return c.exploration_initial_eps + progress * (c.exploration_final_eps - c.exploration_initial_eps)
+        decay_steps = c.exploration_fraction * self.context.total_steps
+        return linear_epsilon(self.num_timesteps, c.exploration_initial_eps, c.exploration_final_eps, decay_steps)
 
     def act(self, obs: np.ndarray, explore: bool) -> int:
         if explore and self.rng.random() < self.epsilon():

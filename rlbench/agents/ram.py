@@ -244,8 +244,8 @@ class RecurrentAttentionAgent(OnlineAgent):
             choosing = torch.stack(states[:-1], dim=1)  # (E, T-1, hidden): the states that chose a location
             baselines = self.net.baseline_head(choosing.detach()).squeeze(-1)  # (E, T-1)
             loss = loss + ((baselines - rewards[:, None]) ** 2).mean()
-            means = self.net.location_mean(choosing)
             if self.config.locations == "learned":
+                means = self.net.location_mean(choosing)
                 advantages = rewards[:, None] - (baselines.detach() if self.config.baseline else 0.0)
                 log_probs = torch.distributions.Normal(means, self.config.location_std).log_prob(
                     torch.as_tensor(chosen)).sum(-1)

@@ -169,22 +169,20 @@ def source_files(agent_cls: type, batched_cls: type | None = None, env: str | No
         roots.update(BATCHED_RUN_CODE)
         roots.add(batched_cls.__module__)
     top = agent_cls.__module__.split(".")[0]
-    plugin_files: list[tuple[str, Path]] = []
+    module_file = Path(inspect.getfile(agent_cls)).resolve()
     if top == "rlbench":
         roots.add(agent_cls.__module__)
+        own = [(_relative(module_file), module_file)]
     else:
-        module_file = Path(inspect.getfile(agent_cls)).resolve()
         package_dirs = [Path(p).resolve() for p in getattr(sys.modules.get(top), "__path__", [])]
         if package_dirs:
-            plugin_files = [(f"{top}/{name}", file) for directory in package_dirs for name, file in _python_files(directory)]
+            own = [(f"{top}/{name}", file) for directory in package_dirs for name, file in _python_files(directory)]
         else:
-            plugin_files = [(module_file.name, module_file)]
-        for _, file in plugin_files:
+            own = [(module_file.name, module_file)]
+        for _, file in own:
             roots.update(rlbench_imports(file, None))
     rlbench_files = [(_relative(path), path) for path in (_module_file(m) for m in module_closure(frozenset(roots)))
                      if path is not None]
-    own = [(_relative(Path(inspect.getfile(agent_cls)).resolve()), Path(inspect.getfile(agent_cls)).resolve())] \
-        if top == "rlbench" else plugin_files
     return own + sorted(set(rlbench_files) - set(own))
 
 
@@ -201,7 +199,7 @@ def declared_packages(file: Path) -> tuple[str, ...]:
 def result_packages(files: list[tuple[str, Path]]) -> list[str]:
     """:data:`RESULT_PACKAGES`, then the distributions the run's own modules declare (e.g. the glimpse task's
     scikit-learn, whose bundled digits are its images), each once."""
-    extra = [p for _, file in files if file.name != "identity.py" for p in declared_packages(file)]
+    extra = [p for _, file in files for p in declared_packages(file)]
     return list(dict.fromkeys([*RESULT_PACKAGES, *extra]))
 
 

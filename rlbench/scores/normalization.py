@@ -154,14 +154,12 @@ def normalization_table(envs: Sequence[str], episodes: int, seed: int) -> pd.Dat
     for name in envs:
         info = env_info(name)
         optimal = optimal_return(name)
-        if optimal is not None:
-            source = "optimal expected return from the start: value iteration on the environment's exact model (rlbench.planning)"
-            best = pd.concat([best, pd.DataFrame([{"env": name, "best": round(optimal, 4), "source": source}])],
-                             ignore_index=True)
+        source = "optimal expected return from the start: value iteration on the environment's exact model (rlbench.planning)"
+        known = best if optimal is None else pd.DataFrame([{"env": name, "best": round(optimal, 4), "source": source}])
         rows.append({
             "env": name,
             "random": round(random_policy_score(name, episodes, seed), 4),
-            **reference_row(name, info["reward_threshold"], best,
+            **reference_row(name, info["reward_threshold"], known,
                             f"gymnasium {info['gymnasium_version']} reward_threshold (solved) of {info['gym_id']}"),
             "random_source": f"rlbench: uniform random policy, mean of {episodes} evaluation episodes, seed {seed}",
         })
