@@ -18,6 +18,7 @@ from rlbench.config.params import parse_params
 from rlbench.config.plan import plan_suite
 from rlbench.execution.launcher import launch
 from rlbench.seeding import RunSeeds
+from rlbench.storage.checkpoints import checkpoint_path
 from rlbench.storage.run_store import RunStore
 from rlbench.training.monitor import RunMonitor
 from rlbench.training.runner import execute_run
@@ -209,28 +210,34 @@ def test_ray_two_node_cluster_survives_losing_a_node(params, tmp_path):
     from rlbench.execution.worker import WorkerOptions
 
     base = next(s for s in plan_suite(params, "smoke").runs if s.algo == "reinforce")
-    specs = [dataclasses.replace(base, seed=seed, budget=3000, eval_every=1000) for seed in range(4)]
+    specs = [dataclasses.replace(base, seed=seed, budget=4000, eval_every=1000) for seed in range(4)]
     local, remote = RunStore(tmp_path / "local"), RunStore(tmp_path / "ray")
     launch(specs, local, backend="serial", progress=False)
+    checkpoints = tmp_path / "checkpoints"
 
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
     worker_node = cluster.add_node(num_cpus=1)
     cluster.wait_for_nodes()
+    options = WorkerOptions(ray_address=cluster.address, checkpoint_dir=str(checkpoints), checkpoint_every=250)
     removed = threading.Event()
 
-    def remove_worker_node_after_first_run() -> None:
-        # Both nodes start a run at once; when the first finishes, the next run starts on the freed node
-        # while the other is still busy, so removing the worker node now kills a run in flight.
-        while not any(remote.suite_dir("smoke").rglob("manifest.json")):
-            time.sleep(0.05)
+    def in_flight() -> int:
+        """Runs that have written a checkpoint but not yet finished: at most one per one-CPU node."""
+        return sum(checkpoint_path(checkpoints, s.run_id).exists() and not remote.is_finished(s) for s in specs)
+
+    def remove_worker_node_while_both_nodes_train() -> None:
+        # Two unfinished runs with checkpoints means each node holds one (one CPU each), so removing the
+        # worker node now kills a run in flight; a run has most of its 4000 steps left after its first
+        # checkpoint at step 250, so neither finishes in the instant between the check and the removal.
+        while in_flight() < 2:
+            time.sleep(0.02)
         cluster.remove_node(worker_node, allow_graceful=False)
         removed.set()
 
-    remover = threading.Thread(target=remove_worker_node_after_first_run, daemon=True)
+    remover = threading.Thread(target=remove_worker_node_while_both_nodes_train, daemon=True)
     remover.start()
     try:
-        report = launch(specs, remote, backend="ray", workers=2, retries=2, progress=False,
-                        options=WorkerOptions(ray_address=cluster.address))
+        report = launch(specs, remote, backend="ray", workers=2, retries=2, progress=False, options=options)
     finally:
         ray.shutdown()
         cluster.shutdown()
