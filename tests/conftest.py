@@ -9,12 +9,17 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from rlbench.config.params import Params, load_params
 from rlbench.config.plan import RunSpec, plan_suite
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+
+# As every run does (training.runner): tests that train agents in-process would otherwise spread tiny
+# matrix products over all cores, which on a busy 2-core machine makes them several times slower.
+torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")

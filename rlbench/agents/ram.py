@@ -5,8 +5,10 @@ RAM reads one glimpse per step and never the whole image. A glimpse network embe
 patches and their location, ``g_t = relu(W_g [relu(W_p patches), relu(W_l location)])``; a recurrent
 core (a GRU cell here, where the paper used a plain ReLU RNN) carries ``h_t``; from ``h_t`` three heads:
 
-* the location policy, a Gaussian with mean ``tanh(W_mu h_t)`` and fixed standard deviation
-  ``location_std``, chooses where to look next. Where to look is not differentiable, so it learns by
+* the location policy chooses where to look next: the paper's Gaussian with mean ``tanh(W_mu h_t)`` and
+  fixed standard deviation ``location_std`` or, with ``location_grid: k``, a softmax over the k x k points
+  of a grid (random locations are then uniform over the same points: the learned policy starts as the
+  random baseline). Where to look is not differentiable, so it learns by
   REINFORCE (Williams 1992): ascend ``sum_t (R - b_t) log pi(l_{t+1} | h_t)`` with R the episode's
   reward (1 if the label was right). As in common implementations, the location head reads ``h_t``
   detached: the REINFORCE signal trains where to look, the classifier's gradient trains the core;
@@ -15,12 +17,19 @@ core (a GRU cell here, where the paper used a plain ReLU RNN) carries ``h_t``; f
 * the classifier ``softmax(W_c h_t)`` is trained by cross-entropy against the true label at the last
   step (``info["label"]``): supervised, as in the paper.
 
-With ``locations: random`` the next location is uniform on [-1, 1]^2 and only the classifier and core
-learn (the random-locations baseline).
+With ``locations: random`` the next location is uniform on [-1, 1]^2 (or over the grid's points) and
+only the classifier and core learn (the random-locations baseline).
+
+Why the grid: on this budget (tens of thousands of images, where the paper trained for millions) the
+Gaussian policy, starting at the centre with a small spread, rarely glimpses the digit, the classifier
+never learns to use such glimpses, and the learned locations end no better than random ones; a grid
+policy starts uniform over the canvas and, with a larger step size for the location head
+(``location_learning_rate``), beats random locations within ten thousand images (see the README).
 
 The lecture's variance point, measured: at every update, the per-episode gradients of the location
 policy's surrogate with respect to the location head's weights are computed in closed form (for a
-Gaussian mean ``mu = tanh(z)``, ``d log pi / dz = (l - mu) / sigma^2 * (1 - mu^2)``), with and without
+Gaussian mean ``mu = tanh(z)``, ``d log pi / dz = (l - mu) / sigma^2 * (1 - mu^2)``; for the grid's
+softmax, ``onehot(a) - p``), with and without
 subtracting the baseline, on the same episodes; their variance across the batch (summed over the
 head's weights) is reported at each evaluation as ``location_grad_variance/baseline`` and
 ``location_grad_variance/no_baseline`` (:meth:`RecurrentAttentionAgent.diagnostics`).
@@ -60,8 +69,15 @@ class RAMConfig:
     """Width of the glimpse embeddings and of the recurrent core."""
     location_std: float = 0.15
     """Standard deviation of the Gaussian location policy (fixed, as in the paper)."""
+    location_grid: int = 0
+    """0: continuous locations, the paper's Gaussian policy. k >= 2: the next location is one of the k x k
+    points of ``linspace(-1, 1, k)`` in each coordinate, chosen by a softmax policy (random locations then
+    draw uniformly from the same points, so the learned policy starts as the random baseline)."""
     learning_rate: float = 0.001
-    """Adam step size, for all parts of the model."""
+    """Adam step size of the glimpse network, core, classifier and baseline."""
+    location_learning_rate: float = 0.001
+    """Adam step size of the location head (Adam moves each weight by about its step size per update, so
+    a policy that must move its logits by several units in a few thousand updates needs a larger one)."""
     episodes_per_update: int = 8
     """Complete episodes per gradient step."""
     max_grad_norm: float = 5.0
@@ -72,8 +88,10 @@ class RAMConfig:
             raise ValueError(f"locations must be one of {', '.join(LOCATION_POLICIES)}, got {self.locations!r}")
         if self.hidden < 1 or self.episodes_per_update < 1:
             raise ValueError("hidden and episodes_per_update must be positive")
-        if not self.location_std > 0 or not self.learning_rate > 0 or not self.max_grad_norm > 0:
-            raise ValueError("location_std, learning_rate and max_grad_norm must be positive")
+        if self.location_grid < 0 or self.location_grid == 1:
+            raise ValueError(f"location_grid must be 0 (continuous) or at least 2, got {self.location_grid}")
+        if not min(self.location_std, self.learning_rate, self.location_learning_rate, self.max_grad_norm) > 0:
+            raise ValueError("location_std, learning_rate, location_learning_rate and max_grad_norm must be positive")
 
 
 def _check_glimpse_spaces(context: AgentContext) -> None:
@@ -87,13 +105,13 @@ def _check_glimpse_spaces(context: AgentContext) -> None:
 class RAMNetwork(nn.Module):
     """Glimpse network, recurrent core and the location, baseline and classifier heads."""
 
-    def __init__(self, retina: int, hidden: int, classes: int) -> None:
+    def __init__(self, retina: int, hidden: int, classes: int, location_outputs: int = 2) -> None:
         super().__init__()
         self.patches = nn.Linear(retina, hidden)
         self.where = nn.Linear(2, hidden)
         self.glimpse = nn.Linear(2 * hidden, hidden)
         self.core = nn.GRUCell(hidden, hidden)
-        self.location_head = nn.Linear(hidden, 2)
+        self.location_head = nn.Linear(hidden, location_outputs)
         self.baseline_head = nn.Linear(hidden, 1)
         self.classifier = nn.Linear(hidden, classes)
 
@@ -102,8 +120,13 @@ class RAMNetwork(nn.Module):
         embedded = torch.cat([F.relu(self.patches(patches)), F.relu(self.where(location))], dim=1)
         return self.core(F.relu(self.glimpse(embedded)), state)
 
+    def location_logits(self, state: torch.Tensor) -> torch.Tensor:
+        """The location head's outputs (pre-tanh Gaussian means, or the grid policy's logits), read from the
+        core state detached: only REINFORCE trains where to look."""
+        return self.location_head(state.detach())
+
     def location_mean(self, state: torch.Tensor) -> torch.Tensor:
-        return torch.tanh(self.location_head(state.detach()))
+        return torch.tanh(self.location_logits(state))
 
 
 def location_gradients(locations: np.ndarray, means: np.ndarray, states: np.ndarray, advantages: np.ndarray,
@@ -115,6 +138,21 @@ def location_gradients(locations: np.ndarray, means: np.ndarray, states: np.ndar
     ``(episodes, T)``.
     """
     d_z = (locations - means) / std**2 * (1.0 - means**2) * advantages[..., None]  # (E, T, 2)
+    return head_gradients(d_z, states)
+
+
+def grid_location_gradients(choices: np.ndarray, probabilities: np.ndarray, states: np.ndarray,
+                            advantages: np.ndarray) -> np.ndarray:
+    """Per-episode gradients of ``sum_t A_t log softmax(z_t)[a_t]`` with respect to the grid policy's head
+    (``d log pi / dz = onehot(a) - p``). ``choices``: ``(episodes, T)`` indices; ``probabilities``:
+    ``(episodes, T, points)``; ``states``: ``(episodes, T, hidden)``; ``advantages``: ``(episodes, T)``."""
+    onehot = np.eye(probabilities.shape[-1])[choices]
+    return head_gradients((onehot - probabilities) * advantages[..., None], states)
+
+
+def head_gradients(d_z: np.ndarray, states: np.ndarray) -> np.ndarray:
+    """Per-episode gradients ``(episodes, outputs * (hidden + 1))`` of a linear head ``z_t = W h_t + c``
+    given ``d_z`` ``(episodes, T, outputs)``, the surrogate's gradient with respect to ``z_t``."""
     d_weight = np.einsum("etj,eth->ejh", d_z, states).reshape(len(d_z), -1)
     return np.concatenate([d_weight, d_z.sum(axis=1)], axis=1)
 
@@ -152,8 +190,14 @@ class NumpyRAM:
     def label(self, state: np.ndarray) -> int:
         return int(np.argmax(self.w["classifier.weight"] @ state + self.w["classifier.bias"]))
 
-    def location_mean(self, state: np.ndarray) -> np.ndarray:
-        return np.tanh(self.w["location_head.weight"] @ state + self.w["location_head.bias"])
+    def location_logits(self, state: np.ndarray) -> np.ndarray:
+        return self.w["location_head.weight"] @ state + self.w["location_head.bias"]
+
+
+def location_grid(points: int) -> np.ndarray:
+    """The ``(points**2, 2)`` candidate locations of a grid policy, row-major."""
+    axis = np.linspace(-1.0, 1.0, points, dtype=np.float32)
+    return np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2)
 
 
 class RAMPolicy:
@@ -162,6 +206,9 @@ class RAMPolicy:
     def __init__(self, net: NumpyRAM, config: RAMConfig, rng: np.random.Generator) -> None:
         self.net, self.config, self.rng = net, config, rng
         self.state = np.zeros(config.hidden, np.float32)
+        self.grid = location_grid(config.location_grid) if config.location_grid else None
+        self.choice = 0
+        """The grid point chosen by the last ``act`` (grid policies)."""
 
     def reset(self) -> None:
         self.state = np.zeros(self.config.hidden, np.float32)
@@ -169,10 +216,21 @@ class RAMPolicy:
     def act(self, obs: dict[str, np.ndarray], explore: bool = False) -> dict[str, Any]:
         self.state = self.net.step(np.asarray(obs["glimpse"], np.float32).reshape(-1),
                                    np.asarray(obs["location"], np.float32), self.state)
-        if self.config.locations == "random":
+        if self.grid is not None:
+            if self.config.locations == "random":
+                self.choice = int(self.rng.integers(len(self.grid)))
+            else:
+                logits = self.net.location_logits(self.state)
+                if explore:
+                    probabilities = np.exp(logits - logits.max())
+                    self.choice = int(self.rng.choice(len(self.grid), p=probabilities / probabilities.sum()))
+                else:
+                    self.choice = int(np.argmax(logits))
+            location = self.grid[self.choice]
+        elif self.config.locations == "random":
             location = self.rng.uniform(-1.0, 1.0, 2)
         else:
-            mean = self.net.location_mean(self.state)
+            mean = np.tanh(self.net.location_logits(self.state))
             location = mean + self.config.location_std * self.rng.standard_normal(2) if explore else mean
         return {"location": np.clip(location, -1.0, 1.0).astype(np.float32), "label": self.net.label(self.state)}
 
@@ -189,17 +247,21 @@ class RecurrentAttentionAgent(OnlineAgent):
         self.classes = int(context.action_space["label"].n)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int_seed(context.seeds.network))
-            self.net = RAMNetwork(int(np.prod(glimpse.shape)), config.hidden, self.classes)
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.learning_rate)
+            self.net = RAMNetwork(int(np.prod(glimpse.shape)), config.hidden, self.classes,
+                                  config.location_grid**2 if config.location_grid else 2)
+        head = list(self.net.location_head.parameters())
+        rest = [p for name, p in self.net.named_parameters() if not name.startswith("location_head.")]
+        self.optimizer = torch.optim.Adam([{"params": rest}, {"params": head, "lr": config.location_learning_rate}],
+                                          lr=config.learning_rate)
         self.rng = generator(context.seeds.exploration)
         self.policy = RAMPolicy(NumpyRAM(self.net), config, self.rng)
-        self.episode: dict[str, list] = {"glimpses": [], "seen_at": [], "chosen": []}
+        self.episode: dict[str, list] = {"glimpses": [], "seen_at": [], "chosen": [], "choice": []}
         self.batch: list[dict[str, Any]] = []
         self.variances: dict[str, list[float]] = {"baseline": [], "no_baseline": []}
 
     def observe_first(self, obs: dict[str, np.ndarray]) -> None:
         self.policy.reset()
-        self.episode = {"glimpses": [], "seen_at": [], "chosen": []}
+        self.episode = {"glimpses": [], "seen_at": [], "chosen": [], "choice": []}
 
     def act(self, obs: dict[str, np.ndarray], explore: bool) -> dict[str, Any]:
         action = self.policy.act(obs, explore)
@@ -207,6 +269,7 @@ class RecurrentAttentionAgent(OnlineAgent):
             self.episode["glimpses"].append(np.asarray(obs["glimpse"], np.float32).reshape(-1))
             self.episode["seen_at"].append(np.asarray(obs["location"], np.float32))
             self.episode["chosen"].append(action["location"])
+            self.episode["choice"].append(self.policy.choice)
         return action
 
     def evaluation_policy(self) -> RAMPolicy:
@@ -230,6 +293,7 @@ class RecurrentAttentionAgent(OnlineAgent):
         glimpses = torch.as_tensor(np.stack([e["glimpses"] for e in episodes]))  # (E, T, retina)
         seen_at = torch.as_tensor(np.stack([e["seen_at"] for e in episodes]))  # (E, T, 2)
         chosen = np.stack([e["chosen"] for e in episodes])[:, :-1]  # (E, T-1, 2): the last choice is never used
+        choices = np.stack([e["choice"] for e in episodes])[:, :-1]  # (E, T-1): grid points (grid policies)
         labels = torch.as_tensor([e["label"] for e in episodes])
         rewards = torch.as_tensor([e["reward"] for e in episodes], dtype=torch.float32)
         count, steps = glimpses.shape[:2]
@@ -245,25 +309,35 @@ class RecurrentAttentionAgent(OnlineAgent):
             baselines = self.net.baseline_head(choosing.detach()).squeeze(-1)  # (E, T-1)
             loss = loss + ((baselines - rewards[:, None]) ** 2).mean()
             if self.config.locations == "learned":
-                means = self.net.location_mean(choosing)
+                outputs = self.net.location_logits(choosing)
                 advantages = rewards[:, None] - (baselines.detach() if self.config.baseline else 0.0)
-                log_probs = torch.distributions.Normal(means, self.config.location_std).log_prob(
-                    torch.as_tensor(chosen)).sum(-1)
+                if self.config.location_grid:
+                    log_softmax = F.log_softmax(outputs, dim=-1)
+                    log_probs = log_softmax.gather(-1, torch.as_tensor(choices)[..., None]).squeeze(-1)
+                    policy = (choices, log_softmax.detach().exp().numpy())
+                else:
+                    means = torch.tanh(outputs)
+                    log_probs = torch.distributions.Normal(means, self.config.location_std).log_prob(
+                        torch.as_tensor(chosen)).sum(-1)
+                    policy = (chosen, means.detach().numpy())
                 loss = loss - (log_probs * advantages).sum(dim=1).mean()
-                self._measure(chosen, means.detach().numpy(), choosing.detach().numpy(),
-                              rewards.numpy(), baselines.detach().numpy())
+                self._measure(policy, choosing.detach().numpy(), rewards.numpy(), baselines.detach().numpy())
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(self.net.parameters(), self.config.max_grad_norm)
         self.optimizer.step()
         self.policy.net = NumpyRAM(self.net)
 
-    def _measure(self, chosen: np.ndarray, means: np.ndarray, states: np.ndarray, rewards: np.ndarray,
+    def _measure(self, policy: tuple[np.ndarray, np.ndarray], states: np.ndarray, rewards: np.ndarray,
                  baselines: np.ndarray) -> None:
-        std = self.config.location_std
+        """``policy``: (grid choices, probabilities) or (chosen locations, Gaussian means) of the update."""
         plain = np.broadcast_to(rewards[:, None], baselines.shape)
         for name, advantages in (("no_baseline", plain), ("baseline", plain - baselines)):
-            gradients = location_gradients(chosen, means, states, np.ascontiguousarray(advantages), std)
+            advantages = np.ascontiguousarray(advantages)
+            if self.config.location_grid:
+                gradients = grid_location_gradients(*policy, states, advantages)
+            else:
+                gradients = location_gradients(*policy, states, advantages, self.config.location_std)
             self.variances[name].append(gradient_variance(gradients))
 
     def diagnostics(self) -> dict[str, float]:

@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 
 from rlbench.envs.registry import make_env
 from rlbench.planning.dynamic_programming import value_iteration
-from rlbench.reporting.plots import _new_figure, _style, plot_learning_curves
+from rlbench.reporting.plots import Style, _new_figure, _style, plot_learning_curves
 from rlbench.stats.bootstrap import bootstrap_band
 
 DIAGNOSTICS_COLUMNS = ["algo", "env", "name", "step", "runs", "mean", "lower", "upper"]
@@ -77,7 +77,7 @@ def _as_curves(frame: pd.DataFrame, name: str) -> pd.DataFrame:
 
 
 def diagnostic_figures(frame: pd.DataFrame, algos: Sequence[str], labels: Mapping[str, str], seed: int,
-                       styles: Mapping[str, object]) -> dict[str, Figure]:
+                       styles: Mapping[str, Style]) -> dict[str, Figure]:
     """The curves of the scalar diagnostics present in ``frame`` and the maze pictures."""
     figures: dict[str, Figure] = {}
     names = set(frame["name"])
@@ -89,13 +89,18 @@ def diagnostic_figures(frame: pd.DataFrame, algos: Sequence[str], labels: Mappin
                                                  labels=labels, ylabel=ylabel, log_y=log)
     variance = frame[frame["name"].str.startswith(GRADIENT_VARIANCE)]
     if not variance.empty:
+        # One colour per algorithm (its usual one), solid with the baseline subtracted, dashed without.
         curves = variance.assign(algo=variance["algo"] + " " + variance["name"].str.removeprefix(GRADIENT_VARIANCE))
-        order = sorted(set(curves["algo"]))
-        names_of = {key: f"{labels[key.rsplit(' ', 1)[0]]}: {'with' if key.endswith(' baseline') else 'without'} baseline"
-                    for key in order}
+        order = [f"{algo} {kind}" for algo in algos for kind in ("baseline", "no_baseline")
+                 if f"{algo} {kind}" in set(curves["algo"])]
+        line_styles, names_of = {}, {}
+        for key in order:
+            algo, kind = key.split(" ")
+            line_styles[key] = Style(styles[algo].color, styles[algo].marker, "-" if kind == "baseline" else "--")
+            names_of[key] = f"{labels[algo]}:\n{'with' if kind == 'baseline' else 'without'} the baseline subtracted"
         figures["location_gradient_variance"] = plot_learning_curves(
             curves.rename(columns={"value": "return"}).assign(episode=0), seed=seed, algorithms=order,
-            labels=names_of, ylabel="variance of the location gradient", log_y=True)
+            styles=line_styles, labels=names_of, ylabel="variance of the location gradient", log_y=True)
     figures.update(maze_figures(frame, algos, labels))
     return figures
 

@@ -1,8 +1,4 @@
-"""Tabular Q-learning on the maze, DQN's distance to Q*, and REINFORCE choosing glimpses (RAM).
-
-Not here yet: that REINFORCE's locations beat random ones on a small budget. At 8,000 training images the
-two reach about the same held-out accuracy (0.40 and 0.37 on the fixed-placement task); see the README.
-"""
+"""Tabular Q-learning on the maze, DQN's distance to Q*, and REINFORCE choosing glimpses (RAM)."""
 
 from __future__ import annotations
 
@@ -20,7 +16,9 @@ from rlbench.agents.ram import (
     FullImageClassifier,
     RAMNetwork,
     RecurrentAttentionAgent,
+    grid_location_gradients,
     location_gradients,
+    location_grid,
 )
 from rlbench.config.plan import plan_suite
 from rlbench.envs.glimpse import GlimpseEnv
@@ -101,6 +99,31 @@ def test_closed_form_location_gradient_matches_autograd():
         np.testing.assert_allclose(closed[e], expected, rtol=1e-10, atol=1e-12)
 
 
+def test_closed_form_grid_location_gradient_matches_autograd():
+    rng = np.random.default_rng(1)
+    episodes, steps, hidden, points = 3, 2, 5, 9
+    weight = torch.tensor(rng.normal(size=(points, hidden)), requires_grad=True)
+    bias = torch.tensor(rng.normal(size=points), requires_grad=True)
+    states = rng.normal(size=(episodes, steps, hidden))
+    choices = rng.integers(points, size=(episodes, steps))
+    advantages = rng.normal(size=(episodes, steps))
+    probabilities = torch.softmax(torch.tensor(states) @ weight.detach().T + bias.detach(), dim=-1).numpy()
+    closed = grid_location_gradients(choices, probabilities, states, advantages)
+    for e in range(episodes):
+        log_softmax = torch.log_softmax(torch.tensor(states[e]) @ weight.T + bias, dim=-1)
+        log_prob = log_softmax.gather(-1, torch.tensor(choices[e])[:, None]).squeeze(-1)
+        weight.grad = bias.grad = None
+        (log_prob * torch.tensor(advantages[e])).sum().backward()
+        expected = np.concatenate([weight.grad.numpy().ravel(), bias.grad.numpy()])
+        np.testing.assert_allclose(closed[e], expected, rtol=1e-10, atol=1e-12)
+
+
+def test_location_grid_spans_the_canvas_row_major():
+    grid = location_grid(3)
+    assert grid.shape == (9, 2) and grid[0].tolist() == [-1, -1] and grid[1].tolist() == [-1, 0]
+    assert grid[4].tolist() == [0, 0] and grid[8].tolist() == [1, 1]
+
+
 def fixed_glimpses(seed: int | None, split: str = "train") -> gym.Env:
     env = gym.wrappers.RecordEpisodeStatistics(GlimpseEnv(split=split, placement="fixed"))
     if seed is not None:
@@ -108,15 +131,51 @@ def fixed_glimpses(seed: int | None, split: str = "train") -> gym.Env:
     return env
 
 
+GRID = {"location_grid": 5, "location_learning_rate": 0.02}
+"""The grid policy of the published glimpse suite (with the step size that suits the fixed-placement task)."""
+
+
 @pytest.fixture(scope="module")
 def glimpse_agent() -> RecurrentAttentionAgent:
+    """The paper's Gaussian location policy, briefly trained."""
     return train(RecurrentAttentionAgent, {"locations": "learned", "baseline": True}, fixed_glimpses, steps=6000)
+
+
+@pytest.fixture(scope="module")
+def grid_trials() -> dict[str, list]:
+    """Learned and random grid locations, three seeds each, 10,000 training images (two glimpses each) on the
+    fixed-placement task: held-out accuracy (360 images) and the learned agents' measured gradient variances."""
+    trials: dict[str, list] = {"learned": [], "random": [], "variances": []}
+    for seed in range(3):
+        for locations in ("learned", "random"):
+            agent = train(RecurrentAttentionAgent, {"locations": locations, **GRID}, fixed_glimpses, steps=20000,
+                          seed=seed)
+            trials[locations].append(rollout(agent, fixed_glimpses(None, "test"), episodes=360))
+            if locations == "learned":
+                trials["variances"].append(agent.diagnostics())
+    return trials
+
+
+@pytest.mark.slow
+def test_reinforce_locations_beat_random_locations_on_a_small_budget(grid_trials):
+    """Where to look is all that differs between the two. Measured: learned 0.46, 0.42, 0.84 (mean 0.57);
+    random 0.46, 0.41, 0.41 (mean 0.43). Single seeds differ a lot: some settle early on a second-best
+    location, so the claim is made on the mean of three."""
+    learned, random = np.mean(grid_trials["learned"]), np.mean(grid_trials["random"])
+    assert learned > random + 0.08, grid_trials
 
 
 def test_the_baseline_lowers_the_measured_gradient_variance(glimpse_agent):
     measured = glimpse_agent.diagnostics()  # on the same episodes, with and without subtracting the baseline
     assert measured["location_grad_variance/baseline"] < 0.8 * measured["location_grad_variance/no_baseline"]
     assert glimpse_agent.diagnostics() == {}  # reported once per evaluation: nothing new since
+
+
+@pytest.mark.slow
+def test_the_baseline_lowers_the_grid_policys_gradient_variance(grid_trials):
+    """Averaged over training, as the suite reports it per evaluation (measured ratio at seed 0: 0.67)."""
+    for measured in grid_trials["variances"]:
+        assert measured["location_grad_variance/baseline"] < 0.8 * measured["location_grad_variance/no_baseline"]
 
 
 def test_random_locations_have_no_location_gradient():
