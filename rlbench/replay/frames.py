@@ -3,9 +3,12 @@
 A stacked observation ``(k, H, W)`` shares ``k - 1`` frames with the next one, and a transition's next
 observation is the following transition's observation, so storing both stacks of every transition keeps
 each frame ``2k`` times. :class:`FrameStorage` keeps, per transition slot, only the newest frame of its
-next observation, plus the whole first observation of each episode it holds (the frames a stack is
-padded with at a reset: whatever the environment produced). It rebuilds both stacks of a transition by
-looking back through the slots of the same episode. The idea is Stable-Baselines3's
+next observation, plus the whole observation where a stretch of consecutive transitions begins (an
+episode's first stack: the frames it is padded with at a reset, whatever the environment produced). It
+rebuilds both stacks of a transition by looking back through the slots of its stretch. It requires what
+frame stacking guarantees, that a next observation is the observation moved along by one new frame, and
+refuses a transition that breaks it (an RGB image's channels, or a vector environment's autoreset
+observation given as a next observation). The idea is Stable-Baselines3's
 ``optimize_memory_usage`` and Dopamine's circular frame buffer; this version returns exactly the stacks
 the environment produced, at episode starts too, and stays exact when the oldest slots are overwritten.
 
@@ -14,9 +17,10 @@ Memory: one frame per transition (84 x 84 uint8 = 7,056 bytes), so 100k transiti
 :class:`rlbench.replay.storage.VectorStorage` (56 GB for 1M with ``k = 4``). Checkpoints hold the same
 arrays, so they stay proportional.
 
-An episode boundary is found by comparison: a transition starts a new stretch of frames when its
-observation differs from the previous transition's next observation. Where they are equal, the frames
-rebuilt are the same either way, so the comparison can never make a returned stack wrong.
+A stretch ends by comparison: a transition starts a new stretch when its observation differs from the
+previous transition's next observation (a reset, usually). Where they are equal, the frames rebuilt are
+the same either way (a reset that equals the last stack continues the stretch), so the comparison never
+makes a returned stack wrong.
 """
 
 from __future__ import annotations
@@ -47,9 +51,10 @@ class FrameStorage:
         self.frames = np.zeros((self.capacity, *self.frame_shape), np.uint8)
         """Slot i: the newest frame of transition i's next observation."""
         self.offsets = np.zeros(self.capacity, np.int64)
-        """Slot i: how many earlier slots of its episode precede it (lookback stops there)."""
+        """Slot i: how many earlier slots of its stretch precede it (the lookback reads min(offset, k) of them,
+        then the stretch's whole first observation)."""
         self.starts: dict[int, np.ndarray] = {}
-        """Slot -> the whole observation of a transition whose lookback starts there."""
+        """Slot -> the whole observation of the transition that begins a stretch (offset 0)."""
         self.actions = np.zeros(self.capacity, np.int64)
         self.rewards = np.zeros(self.capacity, np.float32)
         self.terminated = np.zeros(self.capacity, np.float32)
@@ -68,6 +73,12 @@ class FrameStorage:
 
     def add(self, obs: np.ndarray, action: Any, reward: float, next_obs: np.ndarray, terminated: bool) -> None:
         """Store one transition, overwriting the oldest once full."""
+        if np.shape(obs) != (self.stack, *self.frame_shape) or np.shape(next_obs) != np.shape(obs):
+            raise ValueError(f"frame storage holds stacks of shape {(self.stack, *self.frame_shape)}, "
+                             f"got {np.shape(obs)} and {np.shape(next_obs)}")
+        if not np.array_equal(next_obs[:-1], obs[1:]):
+            raise ValueError("frame storage needs each next observation to be the observation moved along by one "
+                             "frame (stacked frames); this transition's is not")
         i = self.pos
         if self.size == self.capacity:
             self._evict(i)
@@ -90,7 +101,7 @@ class FrameStorage:
         """Before slot ``oldest`` is overwritten: the slots after it that look back into it start anew from
         their own observation (kept whole), so no stack ever reads an overwritten frame."""
         follower = (oldest + 1) % self.capacity
-        if follower == self.pos or self.offsets[follower] == 0 or self.size < 2:
+        if follower == self.pos or self.offsets[follower] == 0:
             return
         self.starts[follower] = self.observation(follower)
         self.offsets[follower] = 0
@@ -115,7 +126,10 @@ class FrameStorage:
         return np.concatenate([obs[1:], self.frames[slot][None]])
 
     def gather(self, indices: np.ndarray) -> ReplayBatch:
-        observations = np.stack([self.observation(int(i)) for i in indices])
+        indices = np.asarray(indices, np.int64)
+        observations = np.zeros((len(indices), self.stack, *self.frame_shape), np.uint8)
+        for row, slot in enumerate(indices):
+            observations[row] = self.observation(int(slot))
         next_observations = np.concatenate([observations[:, 1:], self.frames[indices][:, None]], axis=1)
         return ReplayBatch(
             torch.from_numpy(observations),
@@ -146,10 +160,14 @@ class FrameStorage:
         """Restore what ``state_dict`` returned (the capacity and shapes must match)."""
         if int(state["capacity"]) != self.capacity:
             raise ValueError(f"replay capacity mismatch: checkpoint {state['capacity']}, storage {self.capacity}")
+        frame_shape, starts = tuple(state["frames"].shape[1:]), state["start_frames"]
+        stack = self.stack if starts is None else int(starts.shape[1])
+        if frame_shape != self.frame_shape or stack != self.stack:
+            raise ValueError(f"replay stack shape mismatch: checkpoint {(stack, *frame_shape)}, storage "
+                             f"{(self.stack, *self.frame_shape)}")
         n = int(state["size"])
         for name in ("frames", "offsets", "actions", "rewards", "terminated"):
             getattr(self, name)[:n] = state[name].numpy()
-        frames = state["start_frames"]
-        self.starts = {int(s): frames[k].numpy().copy() for k, s in enumerate(state["start_slots"])}
+        self.starts = {int(slot): starts[k].numpy().copy() for k, slot in enumerate(state["start_slots"])}
         self._last_next = None if state["last_next"] is None else state["last_next"].numpy().copy()
         self.size, self.pos = n, int(state["pos"])

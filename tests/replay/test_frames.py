@@ -1,5 +1,6 @@
-"""Frame storage: every stack it returns is exactly the one the environment produced, across episode
-boundaries and wrap-around, in about one frame per transition."""
+"""Frame storage: for stacked frames (each next observation the observation moved along by one frame), every
+stack it returns is exactly the one the environment produced, across episode boundaries and wrap-around,
+in about one frame per transition; it refuses transitions that are not stacked frames."""
 
 from __future__ import annotations
 
@@ -87,3 +88,14 @@ def test_frame_storage_refuses_what_it_cannot_hold():
         FrameStorage(10, *spaces(4)[:1], gym.spaces.Box(-1, 1, (2,), np.float32))
     with pytest.raises(ValueError, match="capacity"):
         FrameStorage(0, *spaces(4))
+    storage = FrameStorage(10, *spaces(3, side=1))
+    obs = np.arange(3, dtype=np.uint8).reshape(3, 1, 1)
+    with pytest.raises(ValueError, match="moved along by one frame"):  # e.g. an autoreset observation
+        storage.add(obs, 0, 0.0, obs + 5, False)
+    with pytest.raises(ValueError, match="stacks of shape"):
+        storage.add(obs[:2], 0, 0.0, obs[1:], False)
+    assert len(storage) == 0
+    storage.add(obs, 0, 0.0, np.concatenate([obs[1:], obs[:1]]), False)
+    with pytest.raises(ValueError, match="stack shape mismatch"):
+        FrameStorage(10, *spaces(2, side=1)).load_state_dict(storage.state_dict())
+    assert storage.gather(np.array([], np.int64)).observations.shape == (0, 3, 1, 1)
