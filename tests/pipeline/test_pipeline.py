@@ -53,6 +53,12 @@ def run_files(project: Path, suite: str = "smoke") -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+def test_the_committed_pipeline_is_up_to_date():
+    """What a fresh clone shows: `dvc status` clean, so dvc.lock matches the committed code, params and results
+    (after changing any of them, run `make reproduce` and commit what it wrote)."""
+    assert "Data and pipelines are up to date" in dvc(ROOT, "status").stdout
+
+
 @pytest.mark.slow
 def test_published_suites_through_dvc_repro_add_an_algorithm_and_a_changed_plugin(tmp_path):
     project = copy_project(tmp_path / "project")
