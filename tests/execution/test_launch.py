@@ -221,15 +221,19 @@ def test_ray_two_node_cluster_survives_losing_a_node(params, tmp_path):
     options = WorkerOptions(ray_address=cluster.address, checkpoint_dir=str(checkpoints), checkpoint_every=250)
     removed = threading.Event()
 
-    def in_flight() -> int:
-        """Runs that have written a checkpoint but not yet finished: at most one per one-CPU node."""
-        return sum(checkpoint_path(checkpoints, s.run_id).exists() and not remote.is_finished(s) for s in specs)
+    def training(spec) -> bool:
+        """The run has checkpointed and has at least 1,000 steps to go: it is running, on one of the nodes (a
+        finished run whose files are not yet written has its last checkpoint at step 3,750 or later)."""
+        try:
+            step = torch.load(checkpoint_path(checkpoints, spec.run_id), weights_only=True)["loop"]["step"]
+        except Exception:  # noqa: BLE001 - no checkpoint yet (or one being replaced): not known to be training
+            return False
+        return step <= spec.budget - 1000 and not remote.is_finished(spec)
 
     def remove_worker_node_while_both_nodes_train() -> None:
-        # Two unfinished runs with checkpoints means each node holds one (one CPU each), so removing the
-        # worker node now kills a run in flight; a run has most of its 4000 steps left after its first
-        # checkpoint at step 250, so neither finishes in the instant between the check and the removal.
-        while in_flight() < 2:
+        # Two runs training at once means each node holds one (one CPU each), so removing the worker node
+        # now kills a run in flight; each has 1,000 steps or more to go, far longer than the removal takes.
+        while sum(training(s) for s in specs) < 2:
             time.sleep(0.02)
         cluster.remove_node(worker_node, allow_graceful=False)
         removed.set()
