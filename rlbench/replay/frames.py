@@ -60,7 +60,6 @@ class FrameStorage:
         self.terminated = np.zeros(self.capacity, np.float32)
         self.pos = 0
         self.size = 0
-        self._last_next: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self.size
@@ -83,8 +82,9 @@ class FrameStorage:
         if self.size == self.capacity:
             self._evict(i)
         # With one slot, the frame to look back to is the one being overwritten: every stack is kept whole.
-        continues = (self.capacity > 1 and self.size > 0 and self._last_next is not None
-                     and np.array_equal(obs, self._last_next))
+        # (Eviction keeps every remaining stack as it was, so the newest slot's next observation is intact.)
+        continues = (self.capacity > 1 and self.size > 0
+                     and np.array_equal(obs, self.next_observation((i - 1) % self.capacity)))
         self.starts.pop(i, None)
         if continues:
             self.offsets[i] = self.offsets[(i - 1) % self.capacity] + 1
@@ -93,7 +93,6 @@ class FrameStorage:
             self.starts[i] = np.array(obs, np.uint8, copy=True)
         self.frames[i] = next_obs[-1]
         self.actions[i], self.rewards[i], self.terminated[i] = int(action), float(reward), float(terminated)
-        self._last_next = np.array(next_obs, np.uint8, copy=True)
         self.pos = (i + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
 
@@ -153,7 +152,6 @@ class FrameStorage:
             "terminated": torch.from_numpy(self.terminated[:self.size].copy()),
             "start_slots": slots,
             "start_frames": torch.from_numpy(np.stack([self.starts[s] for s in slots])) if slots else None,
-            "last_next": None if self._last_next is None else torch.from_numpy(self._last_next.copy()),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -169,5 +167,4 @@ class FrameStorage:
         for name in ("frames", "offsets", "actions", "rewards", "terminated"):
             getattr(self, name)[:n] = state[name].numpy()
         self.starts = {int(slot): starts[k].numpy().copy() for k, slot in enumerate(state["start_slots"])}
-        self._last_next = None if state["last_next"] is None else state["last_next"].numpy().copy()
         self.size, self.pos = n, int(state["pos"])
