@@ -91,8 +91,9 @@ def diagnostic_figures(frame: pd.DataFrame, algos: Sequence[str], labels: Mappin
     if not variance.empty:
         # One colour per algorithm (its usual one), solid with the baseline subtracted, dashed without.
         curves = variance.assign(algo=variance["algo"] + " " + variance["name"].str.removeprefix(GRADIENT_VARIANCE))
+        present = set(curves["algo"])
         order = [f"{algo} {kind}" for algo in algos for kind in ("baseline", "no_baseline")
-                 if f"{algo} {kind}" in set(curves["algo"])]
+                 if f"{algo} {kind}" in present]
         line_styles, names_of = {}, {}
         for key in order:
             algo, kind = key.split(" ")
