@@ -9,8 +9,9 @@ online network and evaluates it with the target network (van Hasselt, Guez & Sil
 Hyperparameter names and meanings follow Stable-Baselines3's DQN, so rl-baselines3-zoo settings
 map over one to one. As in SB3, actions are uniformly random until ``learning_starts`` steps.
 
-Speed (see ``benchmarks/speed.py``): greedy actions of an MLP are computed in numpy on live views of
-the network's weights (a one-observation torch forward pass costs ~40 us of dispatch against ~7 us),
+Speed (see ``benchmarks/speed.py``): greedy actions are computed in numpy on live views of the network's
+weights (:mod:`rlbench.nets.numpy_forward`; a one-observation torch forward pass costs ~40 us of dispatch
+per layer call against a few microseconds of arithmetic),
 and the target copy and gradient clipping use torch's multi-tensor (``foreach``) kernels.
 """
 
@@ -27,9 +28,9 @@ import torch
 import torch.nn.functional as F
 
 from rlbench.agents.base import AgentContext, OnlineAgent, Transition
-from rlbench.nets.mlp import MLP
+from rlbench.nets.numpy_forward import numpy_forward
 from rlbench.nets.registry import build_network
-from rlbench.replay.buffer import ReplayBuffer
+from rlbench.replay.buffer import REPLAY_STORAGES, ReplayBuffer
 from rlbench.seeding import generator
 
 
@@ -66,6 +67,15 @@ def td_loss(q: torch.Tensor, targets: torch.Tensor, kind: str) -> torch.Tensor:
     return TD_LOSSES[kind](q, targets)
 
 
+OPTIMIZERS = {
+    # The fused kernel is ~2.5x faster than the default per-tensor loop on CPU (deterministic too).
+    "adam": lambda params, lr: torch.optim.Adam(params, lr=lr, fused=True),
+    # Centred RMSProp with MinAtar's constants (Young & Tian 2019, examples/dqn.py: alpha 0.95, eps 0.01).
+    "rmsprop": lambda params, lr: torch.optim.RMSprop(params, lr=lr, alpha=0.95, eps=0.01, centered=True, foreach=True),
+}
+"""The optimisers ``DQNConfig.optimizer`` may name: Adam (SB3, CleanRL) or centred RMSProp (MinAtar's DQN)."""
+
+
 def linear_epsilon(step: int, initial: float, final: float, decay_steps: float) -> float:
     """Epsilon after ``step`` steps, moving linearly from ``initial`` to ``final`` over ``decay_steps``."""
     if decay_steps <= 0:
@@ -80,32 +90,13 @@ def greedy_action(q_net: torch.nn.Module, obs: np.ndarray) -> int:
     return int(q.argmax(dim=1).item())
 
 
-class NumpyMLP:
-    """One-observation forward passes of an :class:`~rlbench.nets.mlp.MLP` in numpy.
-
-    The layers are numpy *views* of the module's weight tensors (no copy): optimiser steps and
-    ``load_state_dict`` write into the same memory, so the views always hold the current weights.
-    """
-
-    def __init__(self, net: MLP) -> None:
-        linears = [layer for layer in net.layers if isinstance(layer, torch.nn.Linear)]
-        self.layers = [(layer.weight.detach().numpy().T, layer.bias.detach().numpy()) for layer in linears]
-
-    def __call__(self, obs: np.ndarray) -> np.ndarray:
-        x = np.asarray(obs, dtype=np.float32).reshape(-1)
-        for weight, bias in self.layers[:-1]:
-            x = np.maximum(x @ weight + bias, 0.0)
-        weight, bias = self.layers[-1]
-        return x @ weight + bias
-
-
 def greedy_actor(q_net: torch.nn.Module) -> Callable[[np.ndarray], int]:
-    """``obs -> argmax_a Q(obs, a)`` for ``q_net``: in numpy for an MLP of Linear and ReLU layers,
-    else a torch forward pass."""
-    if isinstance(q_net, MLP) and all(isinstance(m, (torch.nn.Linear, torch.nn.ReLU)) for m in q_net.layers):
-        forward = NumpyMLP(q_net)
-        return lambda obs: int(np.argmax(forward(obs)))
-    return lambda obs: greedy_action(q_net, obs)
+    """``obs -> argmax_a Q(obs, a)`` for ``q_net``: in numpy where :mod:`rlbench.nets.numpy_forward` mirrors
+    the network (MLPs, the CNNs), else a torch forward pass."""
+    forward = numpy_forward(q_net)
+    if forward is None:
+        return lambda obs: greedy_action(q_net, obs)
+    return lambda obs: int(np.argmax(forward(obs)))
 
 
 class GreedyQPolicy:
@@ -124,7 +115,7 @@ class DQNConfig:
     """DQN hyperparameters (defaults are Stable-Baselines3's, except ``net_arch``)."""
 
     learning_rate: float = 1e-4
-    """Adam step size."""
+    """Optimiser step size."""
     batch_size: int = 32
     """Transitions per gradient step."""
     buffer_size: int = 1_000_000
@@ -149,12 +140,17 @@ class DQNConfig:
     """Clip the global gradient norm to this value (None: no clipping, as in CleanRL's ``dqn.py``)."""
     loss: str = "huber"
     """TD loss, a key of ``TD_LOSSES``: ``huber`` (SB3, Mnih et al. 2015) or ``mse`` (CleanRL's ``dqn.py``)."""
+    optimizer: str = "adam"
+    """Optimiser, a key of ``OPTIMIZERS``: ``adam`` or ``rmsprop`` (centred, MinAtar's constants)."""
     double_dqn: bool = False
     """Use Double-DQN targets (van Hasselt et al. 2016)."""
     network: str = "mlp"
     """Q-network architecture, a name in ``rlbench.nets.registry.NETWORKS``."""
     net_arch: tuple[int, ...] = (256, 256)
-    """Hidden layer sizes of the Q-network."""
+    """Hidden layer sizes of the Q-network (the dense layers after a CNN's convolutions)."""
+    replay_storage: str = "vector"
+    """Replay storage, a key of ``rlbench.replay.buffer.REPLAY_STORAGES``: ``vector`` (every field of every
+    transition) or ``frames`` (stacked uint8 frames, each frame stored once: Atari)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "net_arch", tuple(int(h) for h in self.net_arch))
@@ -165,8 +161,9 @@ class DQNConfig:
             raise ValueError(f"gradient_steps must be positive or -1, got {self.gradient_steps}")
         if not 0.0 <= self.exploration_fraction <= 1.0:
             raise ValueError(f"exploration_fraction must be in [0, 1], got {self.exploration_fraction}")
-        if self.loss not in TD_LOSSES:
-            raise ValueError(f"loss must be one of {', '.join(TD_LOSSES)}, got {self.loss!r}")
+        for name, choices in (("loss", TD_LOSSES), ("optimizer", OPTIMIZERS), ("replay_storage", REPLAY_STORAGES)):
+            if getattr(self, name) not in choices:
+                raise ValueError(f"{name} must be one of {', '.join(choices)}, got {getattr(self, name)!r}")
 
 
 class DQNAgent(OnlineAgent):
@@ -186,9 +183,9 @@ class DQNAgent(OnlineAgent):
         self.online_parameters = list(self.q_net.parameters())
         self.target_parameters = list(self.target_net.parameters())
         self.greedy = greedy_actor(self.q_net)
-        # The fused kernel is ~2.5x faster than the default per-tensor loop on CPU (deterministic too).
-        self.optimizer = torch.optim.Adam(self.q_net.parameters(), lr=config.learning_rate, fused=True)
-        self.replay = ReplayBuffer(config.buffer_size, context.observation_space, context.action_space, generator(context.seeds.replay))
+        self.optimizer = OPTIMIZERS[config.optimizer](self.q_net.parameters(), config.learning_rate)
+        self.replay = ReplayBuffer(config.buffer_size, context.observation_space, context.action_space,
+                                   generator(context.seeds.replay), config.replay_storage)
         self.rng = generator(context.seeds.exploration)
         self.gradient_steps = config.train_freq if config.gradient_steps == -1 else config.gradient_steps
         self.num_timesteps = 0

@@ -145,6 +145,9 @@ class BatchedDQN:
         """Raise a ValueError for a config this batched implementation cannot train."""
         if config.network != "mlp":
             raise ValueError(f"batched DQN supports the mlp network only, got network {config.network!r}")
+        if config.optimizer != "adam" or config.replay_storage != "vector":
+            raise ValueError(f"batched DQN supports optimizer adam and replay_storage vector only, got "
+                             f"{config.optimizer!r} and {config.replay_storage!r}")
 
     def __init__(self, config: DQNConfig, contexts: Sequence[AgentContext]) -> None:
         self.check_config(config)

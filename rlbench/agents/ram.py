@@ -20,7 +20,7 @@ core (a GRU cell here, where the paper used a plain ReLU RNN) carries ``h_t``; f
 With ``locations: random`` the next location is uniform on [-1, 1]^2 (or over the grid's points) and
 only the classifier and core learn (the random-locations baseline).
 
-Why the grid: on this budget (tens of thousands of images, where the paper trained for millions) the
+Why the grid: on this budget (tens of thousands of training images) the
 Gaussian policy, starting at the centre with a small spread, rarely glimpses the digit, the classifier
 never learns to use such glimpses, and the learned locations end no better than random ones; a grid
 policy starts uniform over the canvas and, with a larger step size for the location head
@@ -124,9 +124,6 @@ class RAMNetwork(nn.Module):
         """The location head's outputs (pre-tanh Gaussian means, or the grid policy's logits), read from the
         core state detached: only REINFORCE trains where to look."""
         return self.location_head(state.detach())
-
-    def location_mean(self, state: torch.Tensor) -> torch.Tensor:
-        return torch.tanh(self.location_logits(state))
 
 
 def location_gradients(locations: np.ndarray, means: np.ndarray, states: np.ndarray, advantages: np.ndarray,
@@ -235,6 +232,11 @@ class RAMPolicy:
         return {"location": np.clip(location, -1.0, 1.0).astype(np.float32), "label": self.net.label(self.state)}
 
 
+def _new_episode() -> dict[str, list]:
+    """What an episode records: glimpses, where they were seen, the locations chosen and the grid choices."""
+    return {"glimpses": [], "seen_at": [], "chosen": [], "choice": []}
+
+
 class RecurrentAttentionAgent(OnlineAgent):
     """RAM: glimpses chosen by REINFORCE, the label by a supervised classifier (see the module docstring)."""
 
@@ -255,13 +257,13 @@ class RecurrentAttentionAgent(OnlineAgent):
                                           lr=config.learning_rate)
         self.rng = generator(context.seeds.exploration)
         self.policy = RAMPolicy(NumpyRAM(self.net), config, self.rng)
-        self.episode: dict[str, list] = {"glimpses": [], "seen_at": [], "chosen": [], "choice": []}
+        self.episode = _new_episode()
         self.batch: list[dict[str, Any]] = []
         self.variances: dict[str, list[float]] = {"baseline": [], "no_baseline": []}
 
     def observe_first(self, obs: dict[str, np.ndarray]) -> None:
         self.policy.reset()
-        self.episode = {"glimpses": [], "seen_at": [], "chosen": [], "choice": []}
+        self.episode = _new_episode()
 
     def act(self, obs: dict[str, np.ndarray], explore: bool) -> dict[str, Any]:
         action = self.policy.act(obs, explore)

@@ -6,6 +6,10 @@ goes through ``evaluation_policy``, a copy of the SB3 policy (and of the observa
 statistics), exactly as for the in-house agents. Hyperparameters are plain values, the
 rl-baselines3-zoo ones for each environment live in ``params.yaml``.
 
+Image observations: ``policy: CnnPolicy`` is SB3's Nature CNN over channels-first uint8 frame stacks (Atari);
+``features_extractor: minatar_cnn`` puts rlbench's MinAtar convolution (:func:`rlbench.nets.cnn.minatar_convolutions`)
+under SB3's dense layers (``net_arch: [128]`` gives Young & Tian 2019's network).
+
 Seeding: SB3 draws exploration, initialisation and replay sampling from the global torch/numpy
 generators, so those three share the run's ``framework`` stream; the training environments are
 seeded from the ``env`` stream after the model is built (SB3 would otherwise reseed them).
@@ -18,16 +22,42 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import gymnasium as gym
 import numpy as np
+import torch
 from stable_baselines3 import A2C, DQN, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.running_mean_std import RunningMeanStd
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
 
 from rlbench.agents.base import Agent, AgentContext, TrainingMonitor
+from rlbench.nets.cnn import minatar_convolutions
 from rlbench.seeding import int_seed
+
+
+class MinAtarFeatures(BaseFeaturesExtractor):
+    """Young & Tian 2019's convolution over channels-last MinAtar boards, flattened, as SB3 features."""
+
+    def __init__(self, observation_space: gym.spaces.Box) -> None:
+        height, width, channels = observation_space.shape
+        convolutions = minatar_convolutions(channels)
+        with torch.no_grad():
+            features = convolutions(torch.zeros(1, channels, height, width)).numel()
+        super().__init__(observation_space, features_dim=features)
+        self.convolutions = convolutions
+
+    def forward(self, observations: torch.Tensor) -> torch.Tensor:
+        return self.convolutions(observations.float().permute(0, 3, 1, 2)).flatten(1)
+
+
+POLICIES: tuple[str, ...] = ("MlpPolicy", "CnnPolicy")
+"""SB3 policy names an ``SB3Config`` may give."""
+
+FEATURE_EXTRACTORS: dict[str, type[BaseFeaturesExtractor]] = {"minatar_cnn": MinAtarFeatures}
+"""Feature extractors an ``SB3Config`` may name (SB3's own are chosen by ``policy``)."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +66,10 @@ class SB3Config:
 
     n_envs: int = 1
     """Parallel training environments in one DummyVecEnv (zoo ``n_envs``)."""
+    policy: str = "MlpPolicy"
+    """SB3 policy, one of ``POLICIES`` (``CnnPolicy``: the Nature CNN over frame stacks)."""
+    features_extractor: str | None = None
+    """A key of ``FEATURE_EXTRACTORS`` (``minatar_cnn``) under the policy's dense layers; None = the policy's own."""
     normalize: bool = False
     """Wrap the training envs in VecNormalize (observations and rewards), as zoo ``normalize: true``."""
     net_arch: tuple[int, ...] | None = None
@@ -81,14 +115,18 @@ class SB3Agent(Agent):
         kwargs = dict(config.algo_kwargs)
         for name in config.linear_schedules:
             kwargs[name] = _linear(float(kwargs[name]))
-        policy_kwargs = {"net_arch": list(config.net_arch)} if config.net_arch is not None else None
+        policy_kwargs: dict[str, Any] = {}
+        if config.net_arch is not None:
+            policy_kwargs["net_arch"] = list(config.net_arch)
+        if config.features_extractor is not None:
+            policy_kwargs["features_extractor_class"] = FEATURE_EXTRACTORS[config.features_extractor]
         self.model = self.algorithm(
-            "MlpPolicy",
+            config.policy,
             venv,
             seed=int_seed(context.seeds.framework),
             device="cpu",
             verbose=0,
-            policy_kwargs=policy_kwargs,
+            policy_kwargs=policy_kwargs or None,
             **kwargs,
         )
         venv.seed(int_seed(context.seeds.env))
@@ -100,6 +138,8 @@ class SB3Agent(Agent):
         net_arch = tuple(config.net_arch) if config.net_arch is not None else None
         return SB3Config(
             n_envs=config.n_envs,
+            policy=config.policy,
+            features_extractor=config.features_extractor,
             normalize=config.normalize,
             net_arch=net_arch,
             linear_schedules=tuple(config.linear_schedules),
@@ -114,6 +154,11 @@ class SB3Agent(Agent):
         if unknown:
             valid = ", ".join(sorted(accepted - reserved))
             raise ValueError(f"unknown {cls.algorithm.__name__} argument(s) {', '.join(unknown)}; valid: {valid}")
+        if config.policy not in POLICIES:
+            raise ValueError(f"policy must be one of {', '.join(POLICIES)}, got {config.policy!r}")
+        if config.features_extractor is not None and config.features_extractor not in FEATURE_EXTRACTORS:
+            raise ValueError(f"features_extractor must be one of {', '.join(FEATURE_EXTRACTORS)}, "
+                             f"got {config.features_extractor!r}")
         missing = sorted(set(config.linear_schedules) - set(config.algo_kwargs))
         if missing:
             raise ValueError(f"linear_schedules names {', '.join(missing)} absent from algo_kwargs")

@@ -4,8 +4,12 @@ Each entry records the gymnasium id and the wrappers applied on top of it, so th
 can store exactly which environment it saw. The training and the evaluation environment of a run
 may differ only where an entry says so: wrappers for training only (e.g. Atari's loss of life as
 terminal) and keyword arguments for evaluation only (e.g. the glimpse task's held-out images).
-rlbench's own environments (the grid maze, glimpse classification) are registered with gymnasium
-here by module path, so importing this registry does not import them.
+rlbench's own environments (the grid maze, glimpse classification, Atari games with their preprocessing,
+MinAtar games) are registered with gymnasium here by module path, so importing this registry does not import
+them, and a run's identity covers an environment's module only where the run uses it. The Atari and MinAtar
+protocols (sticky actions, action set, evaluation epsilon, ...) are keyword arguments written once here, so every
+run records them with its environment (:func:`env_info`); one protocol per family keeps results under different
+protocols out of one aggregate.
 """
 
 from __future__ import annotations
@@ -60,6 +64,46 @@ ENVIRONMENTS: dict[str, EnvEntry] = {
     "Glimpse-v0": EnvEntry("rlbench/Glimpse-v0", "glimpse", (_STATS,), evaluation_kwargs={"split": "test"}),
 }
 
+ATARI_GAMES: tuple[str, ...] = (
+    "Alien", "Amidar", "Assault", "Asterix", "BankHeist", "BattleZone", "Boxing", "Breakout", "ChopperCommand",
+    "CrazyClimber", "DemonAttack", "Freeway", "Frostbite", "Gopher", "Hero", "Jamesbond", "Kangaroo", "Krull",
+    "KungFuMaster", "MsPacman", "Pong", "PrivateEye", "Qbert", "RoadRunner", "Seaquest", "UpNDown",
+)
+"""The 26 games of the Atari 100k benchmark (Kaiser et al. 2020), ALE's names; ``Atari-<Game>-v0`` each (the
+version is rlbench's protocol version)."""
+
+ATARI_PROTOCOL: dict[str, Any] = {
+    "repeat_action_probability": 0.25,  # sticky actions, ALE v5's default (Machado et al. 2018)
+    "full_action_space": False,  # the game's minimal action set
+    "noop_max": 30, "frame_skip": 4, "screen_size": 84, "frame_stack": 4,  # Mnih et al. 2015
+    "max_episode_frames": 108_000,  # 30 minutes of play at 60 frames/s
+    "terminal_on_life_loss": True, "clip_rewards": True, "action_epsilon": 0.0,  # training
+}
+"""The Atari protocol of every ``Atari-<Game>-v0`` environment (:func:`rlbench.envs.atari.make_atari`)."""
+
+ATARI_EVALUATION: dict[str, Any] = {"terminal_on_life_loss": False, "clip_rewards": False, "action_epsilon": 0.05}
+"""Evaluation: raw scores of whole games, epsilon 0.05 (Mnih et al. 2015, "Methods: Evaluation procedure")."""
+
+MINATAR_GAMES: dict[str, str] = {"Asterix": "asterix", "Breakout": "breakout", "Freeway": "freeway",
+                                 "Seaquest": "seaquest", "SpaceInvaders": "space_invaders"}
+"""The five MinAtar games (``MinAtar-<Game>-v0`` each) and the ``minatar`` package's name of each."""
+
+MINATAR_PROTOCOL: dict[str, Any] = {
+    "sticky_action_probability": 0.1, "difficulty_ramping": True, "minimal_action_set": False,  # Young & Tian 2019
+    "action_epsilon": 0.0,
+}
+"""The MinAtar protocol of every ``MinAtar-<Game>-v0`` environment (:class:`rlbench.envs.minatar.MinAtarEnv`)."""
+
+MINATAR_EPISODE_CAP = 27_000
+"""Agent steps per MinAtar episode (the paper has no cap; a good Breakout agent never loses the ball): the
+same number of decisions as ALE's 108,000-frame cap at frame skip 4."""
+
+for _game in ATARI_GAMES:
+    ENVIRONMENTS[f"Atari-{_game}-v0"] = EnvEntry(f"rlbench/Atari-{_game}-v0", "atari", (_STATS,),
+                                              evaluation_kwargs=ATARI_EVALUATION)
+for _game in MINATAR_GAMES:
+    ENVIRONMENTS[f"MinAtar-{_game}-v0"] = EnvEntry(f"rlbench/MinAtar-{_game}-v0", "minatar", (_STATS,))
+
 _OWN_ENVIRONMENTS: dict[str, tuple[str, dict[str, Any], int | None]] = {
     "rlbench/Maze-Small-v0": ("rlbench.envs.maze:MazeEnv", {"layout": "small"}, 100),
     "rlbench/Maze-Lecture-v0": ("rlbench.envs.maze:MazeEnv", {"layout": "lecture"}, 200),
@@ -67,6 +111,13 @@ _OWN_ENVIRONMENTS: dict[str, tuple[str, dict[str, Any], int | None]] = {
     "rlbench/Glimpse-v0": ("rlbench.envs.glimpse:GlimpseEnv", {}, None),
 }
 """gymnasium id -> (entry point, keyword arguments, episode cap) of rlbench's own environments."""
+_OWN_ENVIRONMENTS.update({
+    f"rlbench/Atari-{game}-v0": ("rlbench.envs.atari:make_atari", {"game": game, **ATARI_PROTOCOL}, None)
+    for game in ATARI_GAMES})
+_OWN_ENVIRONMENTS.update({
+    f"rlbench/MinAtar-{game}-v0": ("rlbench.envs.minatar:MinAtarEnv",
+                                   {"game": module, **MINATAR_PROTOCOL}, MINATAR_EPISODE_CAP)
+    for game, module in MINATAR_GAMES.items()})
 
 for _gym_id, (_entry_point, _kwargs, _cap) in _OWN_ENVIRONMENTS.items():
     if _gym_id not in gym.registry:

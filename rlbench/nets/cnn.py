@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import gymnasium as gym
 import numpy as np
@@ -30,12 +30,26 @@ def _dense_head(input_dim: int, hidden_sizes: Sequence[int], output_dim: int) ->
 
 
 class ConvNetwork(nn.Module):
-    """Convolutions, then dense layers; casts the observation to float and scales it."""
+    """Convolutions, then dense layers; casts the observation to float and scales it.
 
-    def __init__(self, convolutions: nn.Sequential, head: list[nn.Module], scale: float, channels_last: bool) -> None:
+    ``input_shape`` is the convolutions' input, channels first; ``head`` maps the flattened convolution
+    output (``flat_size`` values) to the outputs; ``head_builder(flat_size)`` builds it.
+    """
+
+    def __init__(self, convolutions: nn.Sequential, head_builder: Callable[[int], list[nn.Module]],
+                 input_shape: tuple[int, int, int], scale: float, channels_last: bool) -> None:
         super().__init__()
         self.convolutions = convolutions
-        self.head = nn.Sequential(*head)
+        self.input_shape = input_shape
+        macs, x = 0, torch.zeros(1, *input_shape)
+        with torch.no_grad():
+            for layer in convolutions:
+                x = layer(x)
+                if isinstance(layer, nn.Conv2d):
+                    macs += layer.weight.numel() * x.shape[2] * x.shape[3]
+        self.head = nn.Sequential(*head_builder(x.numel()))
+        self.macs = macs + sum(m.weight.numel() for m in self.head if isinstance(m, nn.Linear))
+        """Multiply-accumulates of one observation's forward pass."""
         self.scale = scale
         self.channels_last = channels_last
 
@@ -53,11 +67,6 @@ def _image_shape(observation_space: gym.Space, name: str) -> tuple[int, int, int
     return tuple(int(d) for d in observation_space.shape)  # type: ignore[return-value]
 
 
-def _flat_size(convolutions: nn.Sequential, channels: int, height: int, width: int) -> int:
-    with torch.no_grad():
-        return int(np.prod(convolutions(torch.zeros(1, channels, height, width)).shape[1:]))
-
-
 def nature_cnn(observation_space: gym.Space, output_dim: int, hidden_sizes: tuple[int, ...]) -> nn.Module:
     """The ``"nature_cnn"`` builder (channels-first frame stacks, e.g. (4, 84, 84) uint8)."""
     channels, height, width = _image_shape(observation_space, "nature_cnn")
@@ -66,14 +75,18 @@ def nature_cnn(observation_space: gym.Space, output_dim: int, hidden_sizes: tupl
         nn.Conv2d(32, 64, 4, stride=2), nn.ReLU(),
         nn.Conv2d(64, 64, 3, stride=1), nn.ReLU(),
     )
-    head = _dense_head(_flat_size(convolutions, channels, height, width), hidden_sizes, output_dim)
     scale = 1.0 / 255.0 if np.dtype(observation_space.dtype) == np.uint8 else 1.0
-    return ConvNetwork(convolutions, head, scale, channels_last=False)
+    return ConvNetwork(convolutions, lambda flat: _dense_head(flat, hidden_sizes, output_dim),
+                       (channels, height, width), scale, channels_last=False)
+
+
+def minatar_convolutions(channels: int) -> nn.Sequential:
+    """Young & Tian 2019's convolution: 16 filters 3x3, stride 1, ReLU (shared with the SB3 adapter)."""
+    return nn.Sequential(nn.Conv2d(channels, 16, 3, stride=1), nn.ReLU())
 
 
 def minatar_cnn(observation_space: gym.Space, output_dim: int, hidden_sizes: tuple[int, ...]) -> nn.Module:
     """The ``"minatar_cnn"`` builder (channels-last boards, e.g. (10, 10, 4))."""
     height, width, channels = _image_shape(observation_space, "minatar_cnn")
-    convolutions = nn.Sequential(nn.Conv2d(channels, 16, 3, stride=1), nn.ReLU())
-    head = _dense_head(_flat_size(convolutions, channels, height, width), hidden_sizes, output_dim)
-    return ConvNetwork(convolutions, head, 1.0, channels_last=True)
+    return ConvNetwork(minatar_convolutions(channels), lambda flat: _dense_head(flat, hidden_sizes, output_dim),
+                       (channels, height, width), 1.0, channels_last=True)

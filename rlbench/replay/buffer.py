@@ -2,7 +2,7 @@
 
 Minibatches are drawn uniformly, with replacement, from the filled slots with the buffer's own
 numpy Generator (the run's ``replay`` stream), so sampling never touches another random source.
-What holds the transitions is a ``TransitionStorage`` (:mod:`rlbench.replay.storage`).
+What holds the transitions is a ``TransitionStorage``, named in :data:`REPLAY_STORAGES`.
 """
 
 from __future__ import annotations
@@ -12,9 +12,14 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from rlbench.replay.frames import FrameStorage
 from rlbench.replay.storage import ReplayBatch, TransitionStorage, VectorStorage
 
-__all__ = ["ReplayBatch", "ReplayBuffer"]
+__all__ = ["REPLAY_STORAGES", "ReplayBatch", "ReplayBuffer"]
+
+REPLAY_STORAGES: dict[str, type] = {"vector": VectorStorage, "frames": FrameStorage}
+"""Storages by name: every field of every transition (:mod:`rlbench.replay.storage`), or stacked frames
+stored once each (:mod:`rlbench.replay.frames`). Both return the same batches for frame-stacked observations."""
 
 
 class ReplayBuffer:
@@ -26,9 +31,9 @@ class ReplayBuffer:
         observation_space: gym.Space,
         action_space: gym.Space,
         rng: np.random.Generator,
-        storage: TransitionStorage | None = None,
+        storage: str = "vector",
     ) -> None:
-        self.storage = storage if storage is not None else VectorStorage(capacity, observation_space, action_space)
+        self.storage: TransitionStorage = REPLAY_STORAGES[storage](capacity, observation_space, action_space)
         self.rng = rng
 
     def __len__(self) -> int:

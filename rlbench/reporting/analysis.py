@@ -31,7 +31,7 @@ from rlbench.reporting.published import COLUMNS as PUBLISHED_COLUMNS
 from rlbench.reporting.published import published_results, published_vs_ours
 from rlbench.reporting.tables import aggregate_frame, improvement_frame, seeds_needed_frame
 from rlbench.scores.matrices import curve_scores, final_scores
-from rlbench.scores.normalization import normalize
+from rlbench.scores.normalization import normalize, with_suite_best
 from rlbench.stats.aggregates import (
     METRICS,
     aggregate_metrics,
@@ -171,6 +171,8 @@ def analyze_suite(
     frame = frame[frame["algo"].isin(algos)].reset_index(drop=True)
     envs = list(dict.fromkeys(frame["env"]))
     raw = final_scores(frame, envs)
+    normalization = with_suite_best(normalization, raw)
+    result.tables["normalization"] = normalization
     scores = normalize(raw, normalization)
     styles = algorithm_styles(algos)
     solved = _by_env(normalization, "solved")

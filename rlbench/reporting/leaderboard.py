@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from rlbench.config.plan import SuitePlan
+from rlbench.envs.registry import env_info
 from rlbench.reporting.glossary import glossary_markdown
 from rlbench.reporting.tables import markdown_table
 from rlbench.stats.bootstrap import Interval
@@ -109,6 +110,20 @@ def execution_statement(plan: SuitePlan) -> str:
             f"{groups}; any other run alone.")
 
 
+def protocol_statement(envs: Sequence[str]) -> str:
+    """The environment settings that shape scores (Atari's sticky actions, action set, evaluation epsilon, ...),
+    environments with identical settings together; empty where no environment has any."""
+    groups: dict[str, list[str]] = {}
+    for env in envs:
+        info = env_info(env)
+        settings = ", ".join(f"{k} {v}" for k, v in info["make_kwargs"].items() if k != "game")
+        evaluation = ", ".join(f"{k} {v}" for k, v in info["evaluation_kwargs"].items())
+        if settings or evaluation:
+            text = settings + (f"; evaluation environment: {evaluation}" if evaluation else "")
+            groups.setdefault(text, []).append(f"`{env}`")
+    return " ".join(f"Environment protocol of {', '.join(names)}: {text}." for text, names in groups.items())
+
+
 def leaderboard_markdown(plan: SuitePlan, board: pd.DataFrame, failures: pd.DataFrame | None,
                          caveats: Sequence[str] = (), normalisation: str = "") -> str:
     """``leaderboard.md``: the suite's settings, the ranked table, its column glossary, caveats and failed runs."""
@@ -119,7 +134,7 @@ def leaderboard_markdown(plan: SuitePlan, board: pd.DataFrame, failures: pd.Data
         f"# Leaderboard: suite `{suite}`\n",
         f"Budget: {budgets}; {len(config.seeds)} seeds; evaluation every {config.eval_every:,} steps, "
         f"{config.eval_episodes} episodes. {normalisation}\n",
-        f"{execution_statement(plan)}\n",
+        f"{execution_statement(plan)} {protocol_statement(config.envs)}\n",
         leaderboard_note(board) if not board.empty else "",
         markdown_table(shown) if not board.empty else "_no finished runs_\n",
         "## Columns\n",

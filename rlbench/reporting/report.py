@@ -20,7 +20,7 @@ from markdown_it import MarkdownIt
 from rlbench.reporting.caveats import normalisation_statement
 from rlbench.reporting.diagnostics import DESCRIPTIONS
 from rlbench.reporting.glossary import glossary_markdown
-from rlbench.reporting.leaderboard import displayed, execution_statement, leaderboard_note
+from rlbench.reporting.leaderboard import displayed, execution_statement, leaderboard_note, protocol_statement
 from rlbench.reporting.policy import FAILURE_POLICY, MEANINGFUL_DIFFERENCE
 from rlbench.reporting.published import VERDICT_RULE
 from rlbench.stats.power import ALPHA, POWER
@@ -59,7 +59,7 @@ def render_markdown(
     out = [f"# {title}\n"]
     out.append("## Leaderboard\n")
     out.append(f"{len(config.seeds)} seeds; {budgets}. {normalised}\n")
-    out.append(f"{execution_statement(plan)}\n")
+    out.append(f"{execution_statement(plan)} {protocol_statement(config.envs)}\n")
     if board is not None and not board.empty:
         out.append(leaderboard_note(board))
         out.append(_table(displayed(board)))

@@ -46,7 +46,7 @@ def analyze(plan: SuitePlan, pipeline: PipelineConfig, results: Path | str, skip
         store.load_eval(plan.runs, skip_unverified), normalization, plan.labels, references,
         failures, pipeline.stats_seed, pipeline.bootstrap_reps,
     )
-    analysis.tables["normalization"] = normalization
+    analysis.tables.setdefault("normalization", normalization)  # the analysis fills the suite-best references
     diagnostics = store.load_diagnostics(plan.runs, skip_unverified)
     analysis.tables["diagnostics"] = diagnostics_table(diagnostics, pipeline.stats_seed, pipeline.bootstrap_reps)
     if not diagnostics.empty:

@@ -8,7 +8,9 @@ the reference is chosen by :data:`REFERENCE_POLICY`: the best achievable return 
 (``rlbench/data/best_achievable.csv``: CartPole-v1's 500, its episode cap), otherwise gymnasium's
 ``reward_threshold`` ("solved") with scores above it clipped to 1, so that beating a threshold by a
 margin cannot reorder algorithms that all solved the task. Atari uses the published random and human
-scores (:func:`rlbench.scores.external.reference_table`), unclipped. An environment with a known model
+scores (:func:`reference_table`, :func:`atari_references`), unclipped. MinAtar, with neither a best achievable
+return nor published numbers, is min-max normalised: its reference is the best final score of any run of the
+suite (:func:`with_suite_best`). An environment with a known model
 (the grid maze) is its own best achievable return: the optimal policy's expected return from the start,
 by value iteration (:meth:`rlbench.envs.maze.MazeEnv.optimal_return`), so a maze score of 1 is optimal.
 """
@@ -19,6 +21,11 @@ from collections.abc import Sequence
 from importlib.resources import files
 from pathlib import Path
 from typing import TypeVar
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,15 +46,20 @@ there is none)."""
 BEST_ACHIEVABLE = "best achievable"
 SOLVED_THRESHOLD = "solved threshold"
 HUMAN = "human"
+SUITE_BEST = "suite best"
 
 REFERENCE_POLICY = (
     "the reference (normalised score 1) is the best achievable return where one exists (CartPole-v1: 500, its "
     "episode cap; a maze: the optimal return by value iteration; glimpse classification: accuracy 1), otherwise "
-    "the solved threshold, with normalised scores above it clipped to 1; 0 is the uniform random policy"
+    "the solved threshold, with normalised scores above it clipped to 1; Atari: the published human score "
+    "(human-normalised, unclipped); MinAtar, which has neither and no published scores as numbers: the best "
+    "final score any run of the suite reached (min-max normalisation: at most 1, and it moves when a better "
+    "algorithm joins); 0 is the uniform random policy (Atari: the published random score)"
 )
 """The normalisation policy of classic-control suites, in words (the reports quote it)."""
 
 _S = TypeVar("_S", ScoreSet, CurveSet)
+PathLike = str | os.PathLike[str]
 
 
 def _normalisers(tasks: Sequence[str], table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -85,6 +97,27 @@ def _scaled(values: np.ndarray, random: np.ndarray, reference: np.ndarray, clip:
     shape = (1, -1) + (1,) * (values.ndim - 2)
     scaled = (values - random.reshape(shape)) / (reference - random).reshape(shape)
     return np.where(clip.reshape(shape), np.minimum(scaled, 1.0), scaled)
+
+
+def with_suite_best(table: pd.DataFrame, finals: ScoreSet) -> pd.DataFrame:
+    """``table`` with the reference of every :data:`SUITE_BEST` row set to the best final score of any run in
+    ``finals`` on that environment (raw scores). Where no run beat the random score the reference is the random
+    score + 1, and its source says so."""
+    table = table.copy()
+    for index in table.index[table["reference_kind"] == SUITE_BEST]:
+        env = table.at[index, "env"]
+        if env not in finals.tasks:
+            continue
+        column = finals.tasks.index(env)
+        best = max(float(np.max(m[:, column])) for m in finals.scores.values())
+        random = float(table.at[index, "random"])
+        if best > random:
+            table.at[index, "reference"] = best
+            table.at[index, "reference_source"] = "best final score of any run of this suite"
+        else:
+            table.at[index, "reference"] = random + 1.0
+            table.at[index, "reference_source"] = "no run of this suite beat the random score: random + 1"
+    return table
 
 
 def normalize(scores: _S, table: pd.DataFrame) -> _S:
@@ -150,9 +183,21 @@ def optimal_return(env: str) -> float | None:
 def normalization_table(envs: Sequence[str], episodes: int, seed: int) -> pd.DataFrame:
     """Measured random scores and the references of :data:`REFERENCE_POLICY` for ``envs``."""
     best = best_achievable()
+    atari = [name for name in envs if env_info(name)["family"] == "atari"]
+    published = atari_references(atari).set_index("env") if atari else None
     rows = []
     for name in envs:
         info = env_info(name)
+        if published is not None and name in published.index:
+            rows.append({"env": name, **published.loc[name].to_dict()})
+            continue
+        if info["family"] == "minatar":
+            rows.append({
+                "env": name, "random": round(random_policy_score(name, episodes, seed), 4), "reference": np.nan,
+                "reference_kind": SUITE_BEST, "clip": False, "solved": np.nan,
+                "random_source": f"rlbench: uniform random policy, mean of {episodes} evaluation episodes, seed {seed}",
+                "reference_source": "best final score of any run of this suite (set by the analysis)"})
+            continue
         optimal = optimal_return(name)
         source = "optimal expected return from the start: value iteration on the environment's exact model (rlbench.planning)"
         known = best if optimal is None else pd.DataFrame([{"env": name, "best": round(optimal, 4), "source": source}])
@@ -164,6 +209,84 @@ def normalization_table(envs: Sequence[str], episodes: int, seed: int) -> pd.Dat
             "random_source": f"rlbench: uniform random policy, mean of {episodes} evaluation episodes, seed {seed}",
         })
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def read_json(path: Path) -> Any:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        raise RlbenchError(f"score file not found: {path}") from None
+    except (OSError, ValueError) as error:
+        raise RlbenchError(f"cannot read score file {path}: {error}") from None
+
+
+def _single_scores(source: PathLike | Mapping[str, Any], what: str) -> tuple[dict[str, float], str]:
+    """Read a ``{game: score}`` or ``{game: [score]}`` mapping (file or in-memory)."""
+    if isinstance(source, Mapping):
+        raw, origin = dict(source), "given"
+    else:
+        path = Path(source)
+        raw, origin = read_json(path), path.name
+        if not isinstance(raw, Mapping):
+            raise RlbenchError(f"{what} score file {path} must hold a JSON object {{game: score}}")
+    values: dict[str, float] = {}
+    for game, value in raw.items():
+        if isinstance(value, (list, tuple)):
+            if len(value) != 1:
+                raise RlbenchError(f"{what} score of {game!r} in {origin} must be one number, got {len(value)}")
+            value = value[0]
+        try:
+            values[str(game)] = float(value)
+        except (TypeError, ValueError):
+            raise RlbenchError(f"{what} score of {game!r} in {origin} is not a number: {value!r}") from None
+    return values, origin
+
+
+def reference_table(human: PathLike | Mapping[str, Any], random: PathLike | Mapping[str, Any]) -> pd.DataFrame:
+    """Normalisation table (columns :data:`~rlbench.scores.normalization.COLUMNS`) from reference and random
+    scores: human-normalised, unclipped, no solved threshold.
+
+    ``human`` and ``random`` are JSON files (or mappings) ``{game: score}`` or ``{game: [score]}``
+    as published with the Atari 100k results. The games of the two must agree.
+    """
+    ref, ref_origin = _single_scores(human, "reference")
+    rnd, rnd_origin = _single_scores(random, "random")
+    if set(ref) != set(rnd):
+        raise RlbenchError(
+            f"reference and random scores cover different games: only reference {sorted(set(ref) - set(rnd))}, "
+            f"only random {sorted(set(rnd) - set(ref))}"
+        )
+    games = sorted(ref)
+    return pd.DataFrame(
+        {
+            "env": games,
+            "random": [rnd[g] for g in games],
+            "reference": [ref[g] for g in games],
+            "reference_kind": [HUMAN] * len(games),
+            "clip": [False] * len(games),
+            "solved": [np.nan] * len(games),
+            "random_source": [rnd_origin] * len(games),
+            "reference_source": [ref_origin] * len(games),
+        },
+        columns=COLUMNS,
+    )
+
+
+def atari_references(envs: Sequence[str]) -> pd.DataFrame:
+    """Human and random scores of the Atari games behind ``envs`` (``Atari-<Game>-v0``), from the tables published
+    with the Atari 100k results (``rlbench/data/atari100k/HUMAN.json``, ``RANDOM.json``; see its SOURCES.md)."""
+    data = files("rlbench") / "data" / "atari100k"
+    table = reference_table(Path(str(data / "HUMAN.json")), Path(str(data / "RANDOM.json")))
+    games = {env: env_info(env)["make_kwargs"]["game"] for env in envs}
+    absent = sorted(env for env, game in games.items() if game not in set(table["env"]))
+    if absent:
+        raise RlbenchError(f"no published human and random scores for {absent}")
+    rows = table.set_index("env").loc[list(games.values())].reset_index(drop=True)
+    rows.insert(0, "env", list(games))
+    rows["random_source"] = rows["random_source"] + " (Atari 100k release)"
+    rows["reference_source"] = rows["reference_source"] + " (Atari 100k release)"
+    return rows[COLUMNS]
 
 
 NORMALIZATION_EPISODES = 100

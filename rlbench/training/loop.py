@@ -1,7 +1,9 @@
 """The single training loop of every ``OnlineAgent``: reset, observe_first, act, step, observe, update.
 
 Resume checkpoints are taken only at episode boundaries, before the next reset, so the only
-environment state to restore is its random generator.
+environment state to restore is its random generator. An environment whose next reset continues the
+same game (Atari's loss of a life, :class:`rlbench.envs.atari.LifeLossTerminal`) says so with
+``info["game_continues"]``; no checkpoint is taken there.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ def run_env_loop(agent: OnlineAgent, total_steps: int, monitor: TrainingMonitor)
         obs = next_obs
         if terminated or truncated:
             monitor.on_episode_end(step, episode_return, episode_length)
-            if agent.supports_checkpoint and step < total_steps and monitor.checkpoint_due(step):
+            resumable = not info.get("game_continues", False)
+            if agent.supports_checkpoint and resumable and step < total_steps and monitor.checkpoint_due(step):
                 state = {"agent": agent.state_dict(), "step": step, "env_rng": env.unwrapped.np_random.bit_generator.state}
                 monitor.save_checkpoint(step, state)
             obs, _ = env.reset()

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from rlbench.agents.dqn import DQNAgent, NumpyMLP, double_dqn_targets, greedy_action, greedy_actor, linear_epsilon, td_loss, td_targets
+from rlbench.agents.dqn import DQNAgent, double_dqn_targets, greedy_action, greedy_actor, linear_epsilon, td_loss, td_targets
+from rlbench.nets.numpy_forward import NumpyMLP
 from rlbench.nets.mlp import MLP
 from rlbench.agents.reinforce import (
     ReinforceAgent,
@@ -119,6 +120,32 @@ def test_configs_documented_and_validated() -> None:
         DQNAgent.make_config({"lr": 1e-3})
     with pytest.raises(ValueError):
         DQNAgent.make_config({"gradient_steps": 0})
+    for field, valid in (("loss", "huber, mse"), ("optimizer", "adam, rmsprop"), ("replay_storage", "vector, frames")):
+        with pytest.raises(ValueError, match=f"{field} must be one of {valid}, got 'nope'"):
+            DQNAgent.make_config({field: "nope"})
+
+
+def test_sb3_image_settings_validated() -> None:
+    from rlbench.agents.sb3 import SB3DQN
+
+    assert SB3DQN.make_config({"policy": "CnnPolicy"}).policy == "CnnPolicy"
+    with pytest.raises(ValueError, match="policy must be one of MlpPolicy, CnnPolicy, got 'ResNet'"):
+        SB3DQN.make_config({"policy": "ResNet"})
+    with pytest.raises(ValueError, match="features_extractor must be one of minatar_cnn, got 'vgg'"):
+        SB3DQN.make_config({"features_extractor": "vgg"})
+
+
+def test_minatar_features_are_the_minatar_convolution() -> None:
+    import gymnasium as gym
+
+    from rlbench.agents.sb3 import MinAtarFeatures
+
+    space = gym.spaces.Box(0, 1, (10, 10, 4), np.bool_)
+    features = MinAtarFeatures(space)
+    assert features.features_dim == 16 * 8 * 8
+    conv = features.convolutions[0]
+    assert (conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride) == (4, 16, (3, 3), (1, 1))
+    assert features(torch.from_numpy(np.stack([space.sample() for _ in range(2)]))).shape == (2, 1024)
 
 
 @pytest.mark.parametrize("cls", [DQNAgent, ReinforceAgent])

@@ -203,4 +203,4 @@ def test_full_image_classifier_learns_from_the_whole_canvas():
 def test_ram_refuses_other_tasks():
     with pytest.raises(ValueError, match="glimpse task"):
         train(RecurrentAttentionAgent, {}, lambda seed: make_env("CartPole-v1", seed), steps=10)
-    assert RAMNetwork(48, 8, 10).location_mean(torch.zeros(1, 8)).shape == (1, 2)
+    assert RAMNetwork(48, 8, 10).location_logits(torch.zeros(1, 8)).shape == (1, 2)

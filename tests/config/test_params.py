@@ -39,7 +39,7 @@ def test_changed_hyperparameter_changes_run_id():
     [
         (lambda r: r["suites"]["smoke"]["algos"].append("nope"), "valid choices: dqn"),
         (lambda r: r["suites"]["smoke"]["envs"].append("Nope-v0"), "valid choices: Acrobot-v1"),
-        (lambda r: r["pipeline"].update(publish=["nosuite"]), "unknown suite in pipeline.publish: 'nosuite'; valid choices: classic, default"),
+        (lambda r: r["pipeline"].update(publish=["nosuite"]), "unknown suite in pipeline.publish: 'nosuite'; valid choices: atari-mini, atari-smoke, atari100k-dqn, classic, default"),
         (lambda r: r["pipeline"].update(backend="slurm"), "valid choices: process, ray, serial"),
         (lambda r: r["suites"]["smoke"].update(seeds=[0, 0]), "duplicate seeds"),
         (lambda r: r["suites"]["smoke"].update(budget=-5), "must be positive"),

@@ -34,5 +34,5 @@ def test_seed_reaches_env_and_action_space():
 
 
 def test_unknown_env():
-    with pytest.raises(RlbenchError, match="valid choices: Acrobot-v1, CartPole-v1"):
+    with pytest.raises(RlbenchError, match="valid choices: Acrobot-v1, Atari-Alien-v0, "):
         make_env("Pong-v5")

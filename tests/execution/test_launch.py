@@ -168,6 +168,32 @@ def test_checkpointed_run_resumes_identically(params, tmp_path):
 
 
 @pytest.mark.slow
+def test_pixel_dqn_killed_mid_run_resumes_identically(tmp_path):
+    """Atari DQN with the frame replay: checkpoints only where a game ended (a lost life continues the game),
+    replay frames and all; killed after one, resumed, it writes what an uninterrupted run writes."""
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    raw["suites"]["atari-smoke"].update(algos=["dqn_atari"], envs=["Atari-Breakout-v0"], budget=2000, eval_every=1000)
+    raw["algos"]["dqn_atari"]["hyperparameters"].update(learning_starts=300, buffer_size=5000)
+    params_file = tmp_path / "params.yaml"
+    params_file.write_text(yaml.safe_dump(raw))
+    spec = list(plan_suite(parse_params(raw), "atari-smoke").runs)[0]
+    results = tmp_path / "results"
+    checkpoint = results / ".checkpoints" / "atari-smoke" / f"{spec.run_id}.pt"
+    args = ["run-suite", "atari-smoke", "--backend", "serial", "--checkpoint-every", "400", "--no-progress",
+            "--params", str(params_file), "--results", str(results)]
+    run_suite_until(args, lambda: checkpoint.exists() and torch.load(checkpoint, weights_only=False)["loop"]["step"] >= 600,
+                    timeout=300)
+    resumed_at = torch.load(checkpoint, weights_only=False)["loop"]["step"]
+    result = subprocess.run([str(BIN / "rlbench"), *args], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    store = RunStore(results)
+    assert yaml.safe_load(store.provenance_path(spec).read_text())["resumed_from_step"] == resumed_at > 0
+    uninterrupted = execute_run(spec)
+    assert store.load_eval([spec])["return"].tolist() == [row[2] for row in uninterrupted.eval_rows]
+    assert store.load_train([spec])["return"].tolist() == [row[1] for row in uninterrupted.train_rows]
+
+
+@pytest.mark.slow
 def test_ray_backend_matches_local(params, tmp_path):
     ray = pytest.importorskip("ray")
     specs = [s for s in list(plan_suite(params, "smoke").runs) if s.algo in ("dqn", "sb3_ppo")]

@@ -71,3 +71,36 @@ def test_nature_cnn_layers_follow_mnih_2015() -> None:
 def test_cnn_rejects_flat_observations() -> None:
     with pytest.raises(ValueError, match="3-dimensional Box"):
         build_network("nature_cnn", gym.spaces.Box(-1, 1, (4,), np.float32), 2, (8,), np.random.SeedSequence(0))
+
+
+# --- numpy forward passes for acting -----------------------------------------------------------
+
+
+def test_minatar_cnn_acts_in_numpy_on_live_weights() -> None:
+    from rlbench.nets.numpy_forward import NumpyConvNetwork, numpy_forward
+
+    space = gym.spaces.Box(0, 1, (10, 10, 6), np.bool_)
+    net = build_network("minatar_cnn", space, 6, (128,), np.random.SeedSequence(1))
+    forward = numpy_forward(net)
+    assert isinstance(forward, NumpyConvNetwork)
+    observations = np.stack([space.sample() for _ in range(50)])
+    for _ in range(2):  # before and after an in-place optimiser step
+        with torch.no_grad():
+            expected = net(torch.from_numpy(observations)).numpy()
+        np.testing.assert_allclose(np.stack([forward(o) for o in observations]), expected, rtol=1e-5, atol=1e-6)
+        optimizer = torch.optim.RMSprop(net.parameters(), lr=0.1)
+        net(torch.from_numpy(observations)).pow(2).sum().backward()
+        optimizer.step()
+
+
+def test_nature_cnn_mirror_matches_torch_and_large_networks_act_in_torch() -> None:
+    from rlbench.nets.numpy_forward import MAX_NUMPY_MACS, NumpyConvNetwork, numpy_forward
+
+    space = gym.spaces.Box(0, 255, (4, 84, 84), np.uint8)
+    net = build_network("nature_cnn", space, 4, (512,), np.random.SeedSequence(2))
+    assert net.macs > MAX_NUMPY_MACS and numpy_forward(net) is None  # torch's kernels are as fast there
+    observations = np.stack([space.sample() for _ in range(3)])
+    with torch.no_grad():
+        expected = net(torch.from_numpy(observations)).numpy()
+    mirror = NumpyConvNetwork(net)
+    np.testing.assert_allclose(np.stack([mirror(o) for o in observations]), expected, rtol=1e-4, atol=1e-5)
