@@ -18,6 +18,8 @@ Groups (see ``GROUP_BUILDERS``; adding one is a function returning a ``Competito
 * ``reinforce_vs_a2c``: rlbench REINFORCE (with and without baseline) against SB3 A2C (``params.yaml``).
 * ``batched_seeds_rl_zoo``, ``batched_seeds_cleanrl``: ten seeds of rlbench DQN trained at once
   (``BatchedDQN``, a suite's ``batch_seeds``) against ten separate runs, aggregate env steps/s.
+* ``dqn_minatar``, ``dqn_atari``: DQN from pixels, rlbench against SB3 with identical settings (the
+  ``minatar`` suite's on MinAtar Breakout; the ``atari-mini`` suite's on Pong: Nature CNN, frame replay).
 
 Output: a table on stdout, ``<out>/speed.json`` and ``<out>/speed.md`` (default ``results/benchmarks``),
 holding the processor, library versions, settings and results, and neither timestamps nor host names
@@ -52,7 +54,8 @@ import torch.nn.functional as F
 from torch import nn
 
 ENV_ID = "CartPole-v1"
-"""Every group trains on CartPole-v1 (cheap env steps, so agent overhead is what shows)."""
+"""The classic groups train on CartPole-v1 (cheap env steps, so agent overhead is what shows); the pixel groups
+name their environment."""
 
 CLEANRL_DQN_SOURCE = (
     "CleanRL cleanrl/dqn.py argparse defaults (https://github.com/vwxyzjn/cleanrl/blob/master/cleanrl/dqn.py; "
@@ -274,7 +277,8 @@ class StopwatchMonitor:
         pass
 
 
-def build_rlbench_agent(agent_name: str, hyperparameters: dict[str, Any], schedule_steps: int, seed: int = 0) -> Any:
+def build_rlbench_agent(agent_name: str, hyperparameters: dict[str, Any], schedule_steps: int, seed: int = 0,
+                        env_id: str = ENV_ID) -> Any:
     """An rlbench agent built as ``rlbench.training.runner.execute_run`` builds it (same seeding, same
     context), with ``schedule_steps`` as the budget its schedules are laid out over."""
     from rlbench.agents.base import AgentContext
@@ -287,27 +291,29 @@ def build_rlbench_agent(agent_name: str, hyperparameters: dict[str, Any], schedu
     seed_frameworks(seeds)
     agent_cls = resolve(agent_name)
     config = agent_cls.make_config(hyperparameters)
-    probe = make_env(ENV_ID)
+    probe = make_env(env_id)
     observation_space, action_space = probe.observation_space, probe.action_space
     probe.close()
     context = AgentContext(
-        env_name=ENV_ID, observation_space=observation_space, action_space=action_space, seeds=seeds,
-        make_env=lambda env_seed: make_env(ENV_ID, env_seed), total_steps=schedule_steps,
+        env_name=env_id, observation_space=observation_space, action_space=action_space, seeds=seeds,
+        make_env=lambda env_seed: make_env(env_id, env_seed), total_steps=schedule_steps,
     )
     return agent_cls(config, context)
 
 
-def run_rlbench_online(agent_name: str, hyperparameters: dict[str, Any], schedule_steps: int, window: TimingWindow) -> Measurement:
+def run_rlbench_online(agent_name: str, hyperparameters: dict[str, Any], schedule_steps: int, window: TimingWindow,
+                       env_id: str = ENV_ID) -> Measurement:
     """Train an rlbench ``OnlineAgent`` through the real env loop (``run_env_loop``) up to the window's end."""
     from rlbench.training.loop import run_env_loop
 
-    agent = build_rlbench_agent(agent_name, hyperparameters, schedule_steps)
+    agent = build_rlbench_agent(agent_name, hyperparameters, schedule_steps, env_id=env_id)
     stopwatch = Stopwatch(window)
     run_env_loop(agent, window.end, StopwatchMonitor(stopwatch))
     return stopwatch.measurement()
 
 
-def run_sb3(agent_name: str, hyperparameters: dict[str, Any], schedule_steps: int, window: TimingWindow) -> Measurement:
+def run_sb3(agent_name: str, hyperparameters: dict[str, Any], schedule_steps: int, window: TimingWindow,
+            env_id: str = ENV_ID) -> Measurement:
     """An SB3 model built by rlbench's adapter (same env, seeding, policy), trained by SB3's own
     ``learn`` with only a stopwatch callback (no rlbench monitor forwarding), stopped at the window's end.
 
@@ -326,7 +332,7 @@ def run_sb3(agent_name: str, hyperparameters: dict[str, Any], schedule_steps: in
         def _on_step(self) -> bool:
             return self.stopwatch.tick(self.num_timesteps)
 
-    agent = build_rlbench_agent(agent_name, hyperparameters, schedule_steps)
+    agent = build_rlbench_agent(agent_name, hyperparameters, schedule_steps, env_id=env_id)
     stopwatch = Stopwatch(window)
     agent.model.learn(total_timesteps=schedule_steps, callback=StopwatchCallback(stopwatch))
     return stopwatch.measurement()
@@ -666,6 +672,40 @@ def batched_seeds_group(settings: DQNSettings, options: Options, timed_steps: in
     )
 
 
+def pixel_dqn_group(name: str, suite: str, env_id: str, algos: tuple[str, str], options: Options,
+                    timed_steps: int) -> CompetitorGroup:
+    """In-house DQN against SB3 DQN from pixels, both with a suite's ``params.yaml`` settings (the same values:
+    network, replay size, batch, training frequency, target period), timed after learning has started."""
+    params = load_rlbench_params()
+    entries = [params.algos[a] for a in algos]
+    values = [entry.for_env(env_id) for entry in entries]
+    starts = [v.get("learning_starts", v.get("algo_kwargs", {}).get("learning_starts")) for v in values]
+    notes = [f"timed after learning_starts ({starts[0]} steps): replay sampling and gradient steps included"]
+    if options.tiny:
+        values = [dict(v) for v in values]
+        values[0]["learning_starts"] = 100
+        values[1] = {**values[1], "algo_kwargs": {**values[1]["algo_kwargs"], "learning_starts": 100}}
+        notes = ["tiny mode: learning_starts 100, a few hundred steps; the numbers mean nothing"]
+    window = (TimingWindow(200, 200) if options.tiny
+              else TimingWindow(int(starts[0]) + 1000, int(timed_steps * options.scale)))
+    schedule_steps = max(params.suites[suite].budget[env_id], window.end)
+    return CompetitorGroup(
+        name=name,
+        title=f"DQN from pixels: rlbench vs SB3 on {env_id}, `{suite}` suite settings",
+        competitors=[
+            Competitor("rlbench", entries[0].label,
+                       lambda: run_rlbench_online(entries[0].agent, values[0], schedule_steps, window, env_id)),
+            Competitor("sb3", entries[1].label,
+                       lambda: run_sb3(entries[1].agent, values[1], schedule_steps, window, env_id)),
+        ],
+        ratios=[("rlbench", "sb3")],
+        window=window,
+        settings={"env": env_id, "suite": suite, "schedule_steps": schedule_steps,
+                  "algos": {a: {"agent": e.agent, "hyperparameters": v} for a, e, v in zip(algos, entries, values)}},
+        notes=notes,
+    )
+
+
 GroupBuilder = Callable[[Options], CompetitorGroup]
 
 GROUP_BUILDERS: dict[str, GroupBuilder] = {
@@ -675,6 +715,10 @@ GROUP_BUILDERS: dict[str, GroupBuilder] = {
     "reinforce_vs_a2c": lambda options: reinforce_vs_a2c_group(options, timed_steps=40_000),
     "batched_seeds_rl_zoo": lambda options: batched_seeds_group(RL_ZOO_CARTPOLE, options, timed_steps=2_560),
     "batched_seeds_cleanrl": lambda options: batched_seeds_group(CLEANRL_CARTPOLE, options, timed_steps=10_000),
+    "dqn_minatar": lambda options: pixel_dqn_group("dqn_minatar", "minatar", "MinAtar-Breakout-v0",
+                                                   ("dqn_minatar", "sb3_dqn_minatar"), options, timed_steps=8_000),
+    "dqn_atari": lambda options: pixel_dqn_group("dqn_atari", "atari-mini", "Atari-Pong-v0",
+                                                 ("dqn_atari", "sb3_dqn_atari"), options, timed_steps=1_000),
 }
 """Every comparison, in run order. A new one is a builder returning a ``CompetitorGroup`` plus one line here."""
 

@@ -28,15 +28,7 @@ import pandas as pd
 
 from rlbench.errors import RlbenchError
 from rlbench.reporting.external import publish_external
-from rlbench.scores.external import atari100k_data_dir, load_external_scores
-
-AGENTS: tuple[str, ...] = (
-    "DER", "OTRainbow", "DrQ", "DrQ(eps)", "SPR", "CURL", "SimPLe", "IRIS", "PlayVirtual",
-)
-"""The agents of the reproduced table."""
-
-AGENT_FILES: dict[str, str] = {agent: agent for agent in AGENTS} | {"CURL": "CURL_10_evals"}
-"""Agent -> stem of its published score file (``<stem>.json`` in ``--data``)."""
+from rlbench.scores.external import atari100k_data_dir, atari100k_scores
 
 TITLE = "Atari 100k: aggregate human-normalised scores (published per-run scores, see rlbench/data/atari100k/SOURCES.md)"
 
@@ -56,12 +48,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def run(data: Path, out_table: Path, out_plots: Path, seed: int, reps: int) -> pd.DataFrame:
     """Compute and write everything; returns the aggregate table."""
-    files = [data / f"{AGENT_FILES[agent]}.json" for agent in AGENTS]
-    missing = [str(f) for f in files if not f.is_file()]
-    if missing:
-        raise RlbenchError(f"published score files not found: {missing}")
-    names = {stem: agent for agent, stem in AGENT_FILES.items() if stem != agent}
-    scores = load_external_scores(files, data / "HUMAN.json", data / "RANDOM.json", names=names)
+    scores = atari100k_scores(data)
     return publish_external(scores, out_table, out_plots, seed, reps, TAUS, TITLE)
 
 

@@ -38,7 +38,9 @@ gym.register_envs(ale_py)
 
 
 class EpisodeSeeds(gym.Wrapper, gym.utils.RecordConstructorArgs):
-    """Reseeds the emulator at each unseeded reset from the environment's own generator."""
+    """Reseeds the emulator at each unseeded reset from the environment's own generator.
+
+    ALE applies a seed by reloading the game (~0.16 s of CPU here), once per game, not per lost life."""
 
     def __init__(self, env: gym.Env) -> None:
         gym.utils.RecordConstructorArgs.__init__(self)

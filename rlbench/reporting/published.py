@@ -95,3 +95,25 @@ VERDICT_RULE = (
 """How the verdicts are reached, in words."""
 
 __all__ = ["COLUMNS", "PUBLISHED_MATCH", "VERDICT_RULE", "published_results", "published_vs_ours"]
+
+
+ATARI100K_NOTE = (
+    "Published Atari 100k agents (per-run scores of Agarwal et al. 2021's release, `rlbench/data/atari100k/`) "
+    "at 100k agent steps, beside ours; all human-normalised with the same human and random scores. Their "
+    "protocols differ from ours (most use no sticky actions and report the mean over their own evaluation "
+    "episodes; see the sources), so this is a placement, not a test."
+)
+
+
+def atari100k_beside(per_env: pd.DataFrame, games: Mapping[str, str], published: Mapping[str, pd.Series]) -> pd.DataFrame:
+    """Per Atari game of the suite: our algorithms' mean human-normalised final score (``per_env``'s
+    ``normalized_mean``) and the published agents' mean over their runs (``published[agent]``: per game).
+
+    ``games`` maps each of the suite's Atari environments to its game; rows follow its order, columns are
+    ``env, game, <our algos...>, <published agents...>``."""
+    rows = []
+    for env, game in games.items():
+        ours = per_env[per_env["env"] == env].set_index("algo")["normalized_mean"]
+        rows.append({"env": env, "game": game, **ours.to_dict(),
+                     **{agent: float(means.get(game, np.nan)) for agent, means in published.items()}})
+    return pd.DataFrame(rows)

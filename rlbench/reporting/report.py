@@ -22,7 +22,7 @@ from rlbench.reporting.diagnostics import DESCRIPTIONS
 from rlbench.reporting.glossary import glossary_markdown
 from rlbench.reporting.leaderboard import displayed, execution_statement, leaderboard_note, protocol_statement
 from rlbench.reporting.policy import FAILURE_POLICY, MEANINGFUL_DIFFERENCE
-from rlbench.reporting.published import VERDICT_RULE
+from rlbench.reporting.published import ATARI100K_NOTE, VERDICT_RULE
 from rlbench.stats.power import ALPHA, POWER
 
 from rlbench.config.params import PipelineConfig
@@ -123,6 +123,10 @@ def render_markdown(
                "written next to them; ours are raw final evaluation returns under rlbench's protocol. "
                f"{VERDICT_RULE}\n")
     out.append(_table(tables.get("published_vs_ours")))
+    if tables.get("atari100k_beside") is not None:
+        out.append("### Beside the published Atari 100k agents (mean human-normalised score per game)\n")
+        out.append(f"{ATARI100K_NOTE}\n")
+        out.append(_table(tables["atari100k_beside"]))
     out.append("## Hyperparameters\n")
     for algo in algos:
         out.append(f"### {algo} (`{plan.algos[algo].agent}`)\n")

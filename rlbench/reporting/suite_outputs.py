@@ -2,7 +2,7 @@
 
 ``results/<suite>/``: normalization, aggregate, per_env, probability_of_improvement, seed_variance,
 sample_efficiency, seeds_needed, published_vs_ours, diagnostics, leaderboard, failures (``.csv`` and ``.md``)
-and ``metrics.json``.
+and ``metrics.json``; for Atari games also atari100k_beside (ours beside the published Atari 100k agents).
 ``reports/<suite>/``: every figure as ``.png`` and ``.svg``, ``report.md`` and ``report.html``.
 A comparison of selected algorithms goes to ``reports/compare/<suite>/<A>_vs_<B>.../`` (outside the
 pipeline's outputs, so ``dvc status`` is not disturbed). Everything here reads what training
@@ -16,17 +16,21 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import pandas as pd
 
 from rlbench.config.params import PipelineConfig
 from rlbench.config.plan import SuitePlan
+from rlbench.envs.registry import env_info
 from rlbench.reporting.analysis import SuiteAnalysis, analyze_suite
 from rlbench.reporting.caveats import normalisation_statement
 from rlbench.reporting.diagnostics import diagnostic_figures, diagnostics_table
 from rlbench.reporting.plots import algorithm_styles
 from rlbench.reporting.figures import save_figure
 from rlbench.reporting.leaderboard import leaderboard_markdown
+from rlbench.reporting.published import atari100k_beside
 from rlbench.reporting.report import render_html, render_markdown
 from rlbench.reporting.tables import DECIMALS, markdown_table
+from rlbench.scores.external import atari100k_scores
 from rlbench.scores.normalization import read_normalization
 from rlbench.storage.files import write_csv_atomic, write_text_atomic
 from rlbench.storage.run_store import RunStore
@@ -47,6 +51,13 @@ def analyze(plan: SuitePlan, pipeline: PipelineConfig, results: Path | str, skip
         failures, pipeline.stats_seed, pipeline.bootstrap_reps,
     )
     analysis.tables.setdefault("normalization", normalization)  # the analysis fills the suite-best references
+    games = {env: info["make_kwargs"]["game"] for env in plan.suite.envs
+             if (info := env_info(env))["family"] == "atari"}
+    if games and not analysis.tables["per_env"].empty:
+        published = atari100k_scores()
+        means = {agent: pd.Series(published.scores[agent].mean(axis=0), index=published.tasks)
+                 for agent in published.algorithms}
+        analysis.tables["atari100k_beside"] = atari100k_beside(analysis.tables["per_env"], games, means)
     diagnostics = store.load_diagnostics(plan.runs, skip_unverified)
     analysis.tables["diagnostics"] = diagnostics_table(diagnostics, pipeline.stats_seed, pipeline.bootstrap_reps)
     if not diagnostics.empty:

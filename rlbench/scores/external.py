@@ -22,7 +22,7 @@ from rlbench.errors import RlbenchError
 from rlbench.scores.matrices import ScoreSet, _listing
 from rlbench.scores.normalization import PathLike, normalize, read_json, reference_table
 
-__all__ = ["reference_table", "load_external_scores", "atari100k_data_dir"]
+__all__ = ["reference_table", "load_external_scores", "atari100k_data_dir", "atari100k_scores", "ATARI100K_AGENTS"]
 
 
 
@@ -180,3 +180,23 @@ def load_external_scores(
 def atari100k_data_dir() -> Path:
     """Directory of the packaged Atari 100k published score files (see its ``SOURCES.md``)."""
     return Path(__file__).resolve().parents[1] / "data" / "atari100k"
+
+
+ATARI100K_AGENTS: tuple[str, ...] = (
+    "DER", "OTRainbow", "DrQ", "DrQ(eps)", "SPR", "CURL", "SimPLe", "IRIS", "PlayVirtual",
+)
+"""The published Atari 100k agents rlbench ships per-run scores of (``rlbench/data/atari100k/SOURCES.md``)."""
+
+ATARI100K_FILES: dict[str, str] = {agent: agent for agent in ATARI100K_AGENTS} | {"CURL": "CURL_10_evals"}
+"""Agent -> stem of its published score file."""
+
+
+def atari100k_scores(data: Path | None = None) -> ScoreSet:
+    """The published Atari 100k agents' per-run scores, human-normalised (``data``: the packaged files)."""
+    data = atari100k_data_dir() if data is None else data
+    files = [data / f"{ATARI100K_FILES[agent]}.json" for agent in ATARI100K_AGENTS]
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise RlbenchError(f"published score files not found: {missing}")
+    names = {stem: agent for agent, stem in ATARI100K_FILES.items() if stem != agent}
+    return load_external_scores(files, data / "HUMAN.json", data / "RANDOM.json", names=names)

@@ -182,3 +182,28 @@ def test_published_suites_through_dvc_repro_add_an_algorithm_and_a_changed_plugi
     assert "Mine (installed)" in board.stdout
     provenance = json.loads((project / "results" / "provenance" / "mini" / "mine" / "CartPole-v1" / "seed_0.json").read_text())
     assert provenance["agent_origin"] == {"agent": "fixed", "distribution": "fakeplug", "version": "0.2"}
+
+
+@pytest.mark.slow
+def test_pixel_smoke_suites_through_dvc_repro(tmp_path):
+    """The Atari and MinAtar smoke suites as published suites: trained, normalised (human / suite best),
+    analysed and reported by `dvc repro`, the protocol printed with the leaderboard, and `dvc status` clean."""
+    project = copy_project(tmp_path / "project")
+    edit_params(project, lambda raw: raw["pipeline"].update(publish=["atari-smoke", "minatar-smoke"],
+                                                            bootstrap_reps=200))
+    output = dvc(project, "repro").stdout
+    for suite in ("atari-smoke", "minatar-smoke"):
+        assert f"suite {suite}: 3 run(s) trained, 0 already finished, 0 failed" in output
+        board = (project / "results" / suite / "leaderboard.md").read_text()
+        assert "Environment protocol of" in board and "action_epsilon" in board
+        assert (project / "reports" / suite / "report.md").is_file()
+        assert (project / "reports" / suite / "learning_curves.png").is_file()
+    atari = pd.read_csv(project / "results" / "atari-smoke" / "normalization.csv")
+    assert atari.loc[0, "reference_kind"] == "human" and atari.loc[0, "reference"] == pytest.approx(14.6)
+    assert "repeat_action_probability 0.25" in (project / "results" / "atari-smoke" / "leaderboard.md").read_text()
+    beside = pd.read_csv(project / "results" / "atari-smoke" / "atari100k_beside.csv")
+    assert list(beside["game"]) == ["Pong"] and {"dqn_atari", "sb3_dqn_atari", "DER", "SPR"} <= set(beside.columns)
+    minatar = pd.read_csv(project / "results" / "minatar-smoke" / "normalization.csv")
+    assert minatar.loc[0, "reference_kind"] == "suite best"
+    assert "suite best" in (project / "reports" / "minatar-smoke" / "report.md").read_text()
+    assert "Data and pipelines are up to date" in dvc(project, "status").stdout
