@@ -134,7 +134,7 @@ def leaderboard_markdown(plan: SuitePlan, board: pd.DataFrame, failures: pd.Data
         f"# Leaderboard: suite `{suite}`\n",
         f"Budget: {budgets}; {len(config.seeds)} seeds; evaluation every {config.eval_every:,} steps, "
         f"{config.eval_episodes} episodes. {normalisation}\n",
-        f"{execution_statement(plan)} {protocol_statement(config.envs)}\n",
+        " ".join(filter(None, [execution_statement(plan), protocol_statement(config.envs)])) + "\n",
         leaderboard_note(board) if not board.empty else "",
         markdown_table(shown) if not board.empty else "_no finished runs_\n",
         "## Columns\n",

@@ -59,7 +59,7 @@ def render_markdown(
     out = [f"# {title}\n"]
     out.append("## Leaderboard\n")
     out.append(f"{len(config.seeds)} seeds; {budgets}. {normalised}\n")
-    out.append(f"{execution_statement(plan)} {protocol_statement(config.envs)}\n")
+    out.append(" ".join(filter(None, [execution_statement(plan), protocol_statement(config.envs)])) + "\n")
     if board is not None and not board.empty:
         out.append(leaderboard_note(board))
         out.append(_table(displayed(board)))

@@ -36,12 +36,15 @@ def test_reinforce_with_baseline_improves_clearly(params):
 
 @pytest.mark.slow
 def test_dqn_learns_minatar_breakout_from_the_board(params):
-    """In-house DQN with MinAtar's network and optimiser (the `minatar` suite's settings) on a tenth of that
-    suite's budget: its final greedy score is well above the uniform random policy's (0.58 over 100 episodes)."""
+    """In-house DQN with MinAtar's network and optimiser (the `minatar` suite's settings, epsilon decayed over the
+    first 10k frames) on a quarter of that suite's budget: its final greedy score is well above the uniform random
+    policy's (0.58 over 100 episodes); measured 2.3 and 1.9."""
     import dataclasses
 
     spec = next(s for s in plan_suite(params, "minatar").runs
                 if s.algo == "dqn_minatar" and s.env == "MinAtar-Breakout-v0" and s.seed == 0)
+    hyperparameters = {**spec.hyperparameters, "exploration_fraction": 0.2}
     finals = [list(curve(execute_run(dataclasses.replace(spec, seed=seed, budget=50_000, eval_every=25_000,
-                                                         eval_episodes=20))).values())[-1] for seed in (0, 1)]
+                                                         hyperparameters=hyperparameters))).values())[-1]
+              for seed in (0, 1)]
     assert np.mean(finals) >= 1.2, f"final evaluation returns per seed: {finals}"
