@@ -23,6 +23,8 @@ EXPECTED = {
                          {"reinforce / sb3_a2c", "reinforce_baseline / sb3_a2c", "reinforce_baseline / reinforce"}),
     "batched_seeds_rl_zoo": ({"batched", "separate"}, {"batched / separate"}),
     "batched_seeds_cleanrl": ({"batched", "separate"}, {"batched / separate"}),
+    "dqn_minatar": ({"rlbench", "sb3"}, {"rlbench / sb3"}),
+    "dqn_atari": ({"rlbench", "sb3"}, {"rlbench / sb3"}),
 }
 """Every group of the benchmark, its competitors and its ratios."""
 
