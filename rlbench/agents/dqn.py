@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 from rlbench.agents.base import AgentContext, OnlineAgent, Transition
 from rlbench.nets.numpy_forward import numpy_forward
+from rlbench.nets.optimizers import LeanAdam
 from rlbench.nets.registry import build_network
 from rlbench.replay.buffer import REPLAY_STORAGES, ReplayBuffer
 from rlbench.seeding import generator
@@ -68,8 +69,8 @@ def td_loss(q: torch.Tensor, targets: torch.Tensor, kind: str) -> torch.Tensor:
 
 
 OPTIMIZERS = {
-    # The fused kernel is ~2.5x faster than the default per-tensor loop on CPU (deterministic too).
-    "adam": lambda params, lr: torch.optim.Adam(params, lr=lr, fused=True),
+    # torch's fused Adam kernel (~2.5x faster than the per-tensor loop on CPU), called without the per-step Python.
+    "adam": LeanAdam,
     # Centred RMSProp with MinAtar's constants (Young & Tian 2019, examples/dqn.py: alpha 0.95, eps 0.01).
     "rmsprop": lambda params, lr: torch.optim.RMSprop(params, lr=lr, alpha=0.95, eps=0.01, centered=True, foreach=True),
 }

@@ -25,6 +25,7 @@ import torch
 from rlbench.agents.base import AgentContext, Transition
 from rlbench.agents.dqn import TD_LOSSES, DQNConfig, double_dqn_targets, linear_epsilon, td_targets
 from rlbench.nets.mlp import MLP
+from rlbench.nets.optimizers import LeanAdam
 from rlbench.nets.registry import build_network
 from rlbench.seeding import generator
 
@@ -165,7 +166,7 @@ class BatchedDQN:
         self.target_net.requires_grad_(False)
         self.online_parameters = list(self.q_net.parameters())
         self.target_parameters = list(self.target_net.parameters())
-        self.optimizer = torch.optim.Adam(self.online_parameters, lr=config.learning_rate, fused=True)
+        self.optimizer = LeanAdam(self.online_parameters, config.learning_rate)
         self.replay = SeedStackedReplay(self.k, config.buffer_size, contexts[0].observation_space,
                                         [generator(c.seeds.replay) for c in contexts])
         self.rngs = [generator(c.seeds.exploration) for c in contexts]

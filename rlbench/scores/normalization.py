@@ -17,15 +17,12 @@ by value iteration (:meth:`rlbench.envs.maze.MazeEnv.optimal_return`), so a maze
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from importlib.resources import files
-from pathlib import Path
-from typing import TypeVar
-
 import json
 import os
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -183,31 +180,28 @@ def optimal_return(env: str) -> float | None:
 def normalization_table(envs: Sequence[str], episodes: int, seed: int) -> pd.DataFrame:
     """Measured random scores and the references of :data:`REFERENCE_POLICY` for ``envs``."""
     best = best_achievable()
-    atari = [name for name in envs if env_info(name)["family"] == "atari"]
+    infos = {name: env_info(name) for name in envs}
+    atari = [name for name, info in infos.items() if info["family"] == "atari"]
     published = atari_references(atari).set_index("env") if atari else None
+    random_source = f"rlbench: uniform random policy, mean of {episodes} evaluation episodes, seed {seed}"
     rows = []
-    for name in envs:
-        info = env_info(name)
+    for name, info in infos.items():
         if published is not None and name in published.index:
             rows.append({"env": name, **published.loc[name].to_dict()})
             continue
+        measured = {"env": name, "random": round(random_policy_score(name, episodes, seed), 4),
+                    "random_source": random_source}
         if info["family"] == "minatar":
-            rows.append({
-                "env": name, "random": round(random_policy_score(name, episodes, seed), 4), "reference": np.nan,
-                "reference_kind": SUITE_BEST, "clip": False, "solved": np.nan,
-                "random_source": f"rlbench: uniform random policy, mean of {episodes} evaluation episodes, seed {seed}",
-                "reference_source": "best final score of any run of this suite (set by the analysis)"})
+            rows.append({**measured, "reference": np.nan, "reference_kind": SUITE_BEST, "clip": False,
+                         "solved": np.nan,
+                         "reference_source": "best final score of any run of this suite (set by the analysis)"})
             continue
         optimal = optimal_return(name)
         source = "optimal expected return from the start: value iteration on the environment's exact model (rlbench.planning)"
         known = best if optimal is None else pd.DataFrame([{"env": name, "best": round(optimal, 4), "source": source}])
-        rows.append({
-            "env": name,
-            "random": round(random_policy_score(name, episodes, seed), 4),
-            **reference_row(name, info["reward_threshold"], known,
-                            f"gymnasium {info['gymnasium_version']} reward_threshold (solved) of {info['gym_id']}"),
-            "random_source": f"rlbench: uniform random policy, mean of {episodes} evaluation episodes, seed {seed}",
-        })
+        rows.append({**measured,
+                     **reference_row(name, info["reward_threshold"], known,
+                                     f"gymnasium {info['gymnasium_version']} reward_threshold (solved) of {info['gym_id']}")})
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

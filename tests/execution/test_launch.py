@@ -143,28 +143,35 @@ def test_sigkill_mid_suite_then_resume(params, tmp_path):
     assert store.load_eval([spec])["return"].tolist() == [row[2] for row in reference.eval_rows]
 
 
-@pytest.mark.slow
-def test_checkpointed_run_resumes_identically(params, tmp_path):
-    params_file = write_params(tmp_path / "params.yaml", budget=8000, seeds=[0], eval_every=2000)
-    raw = yaml.safe_load(params_file.read_text())
-    raw["suites"]["smoke"]["algos"] = ["dqn"]
+def kill_after_checkpoint_then_resume(raw: dict, suite: str, checkpoint_every: int, kill_at_step: int,
+                                      results: Path, weights_only: bool, timeout: float = 120) -> None:
+    """Train the suite's single run serially, SIGKILL it once its checkpoint has passed `kill_at_step`, resume,
+    and compare everything it wrote with an uninterrupted run of the same spec."""
+    params_file = results.parent / "params.yaml"
     params_file.write_text(yaml.safe_dump(raw))
-    spec = list(plan_suite(parse_params(raw), "smoke").runs)[0]
-    results = tmp_path / "results"
-    checkpoint = results / ".checkpoints" / "smoke" / f"{spec.run_id}.pt"
-    args = ["run-suite", "smoke", "--backend", "serial", "--checkpoint-every", "1500", "--no-progress",
+    spec = list(plan_suite(parse_params(raw), suite).runs)[0]
+    checkpoint = results / ".checkpoints" / suite / f"{spec.run_id}.pt"
+    args = ["run-suite", suite, "--backend", "serial", "--checkpoint-every", str(checkpoint_every), "--no-progress",
             "--params", str(params_file), "--results", str(results)]
-    run_suite_until(args, lambda: checkpoint.exists() and torch.load(checkpoint, weights_only=True)["loop"]["step"] >= 3000)
-    resumed_at = torch.load(checkpoint, weights_only=True)["loop"]["step"]
+    loop_step = lambda: torch.load(checkpoint, weights_only=weights_only)["loop"]["step"]  # noqa: E731
+    run_suite_until(args, lambda: checkpoint.exists() and loop_step() >= kill_at_step, timeout=timeout)
+    resumed_at = loop_step()
     result = subprocess.run([str(BIN / "rlbench"), *args], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     store = RunStore(results)
-    provenance = yaml.safe_load(store.provenance_path(spec).read_text())
-    assert provenance["resumed_from_step"] == resumed_at > 0
+    assert yaml.safe_load(store.provenance_path(spec).read_text())["resumed_from_step"] == resumed_at > 0
     assert not checkpoint.exists()
     uninterrupted = execute_run(spec)
     assert store.load_eval([spec])["return"].tolist() == [row[2] for row in uninterrupted.eval_rows]
     assert store.load_train([spec])["return"].tolist() == [row[1] for row in uninterrupted.train_rows]
+
+
+@pytest.mark.slow
+def test_checkpointed_run_resumes_identically(params, tmp_path):
+    raw = yaml.safe_load(write_params(tmp_path / "params.yaml", budget=8000, seeds=[0], eval_every=2000).read_text())
+    raw["suites"]["smoke"]["algos"] = ["dqn"]
+    kill_after_checkpoint_then_resume(raw, "smoke", checkpoint_every=1500, kill_at_step=3000,
+                                      results=tmp_path / "results", weights_only=True)
 
 
 @pytest.mark.slow
@@ -174,23 +181,8 @@ def test_pixel_dqn_killed_mid_run_resumes_identically(tmp_path):
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
     raw["suites"]["atari-smoke"].update(algos=["dqn_atari"], envs=["Atari-Breakout-v0"], budget=2000, eval_every=1000)
     raw["algos"]["dqn_atari"]["hyperparameters"].update(learning_starts=300, buffer_size=5000)
-    params_file = tmp_path / "params.yaml"
-    params_file.write_text(yaml.safe_dump(raw))
-    spec = list(plan_suite(parse_params(raw), "atari-smoke").runs)[0]
-    results = tmp_path / "results"
-    checkpoint = results / ".checkpoints" / "atari-smoke" / f"{spec.run_id}.pt"
-    args = ["run-suite", "atari-smoke", "--backend", "serial", "--checkpoint-every", "400", "--no-progress",
-            "--params", str(params_file), "--results", str(results)]
-    run_suite_until(args, lambda: checkpoint.exists() and torch.load(checkpoint, weights_only=False)["loop"]["step"] >= 600,
-                    timeout=300)
-    resumed_at = torch.load(checkpoint, weights_only=False)["loop"]["step"]
-    result = subprocess.run([str(BIN / "rlbench"), *args], cwd=ROOT, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    store = RunStore(results)
-    assert yaml.safe_load(store.provenance_path(spec).read_text())["resumed_from_step"] == resumed_at > 0
-    uninterrupted = execute_run(spec)
-    assert store.load_eval([spec])["return"].tolist() == [row[2] for row in uninterrupted.eval_rows]
-    assert store.load_train([spec])["return"].tolist() == [row[1] for row in uninterrupted.train_rows]
+    kill_after_checkpoint_then_resume(raw, "atari-smoke", checkpoint_every=400, kill_at_step=600,
+                                      results=tmp_path / "results", weights_only=False, timeout=300)
 
 
 @pytest.mark.slow

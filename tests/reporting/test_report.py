@@ -162,15 +162,27 @@ def test_published_cells_get_verdicts_from_the_test_that_matches_them():
          "statistic": "mean±std over eval episodes", "score": 0.0, "score_err": 0.0, "protocol": "deterministic"},
         {"source": "cleanrl", "algorithm": "CleanRL dqn.py", "env_id": "CartPole-v1", "timesteps": 500000, "seeds": 3,
          "statistic": "mean±std over seeds", "score": 2000.0, "score_err": 5.0, "protocol": "training returns"},
+        # published on a version gymnasium has replaced: tested against the successor we train, and said so
+        {"source": "zoo", "algorithm": "SB3 PPO", "env_id": "LunarLander-v2", "timesteps": 2000, "seeds": 1,
+         "statistic": "mean±std over eval episodes", "score": 240.0, "score_err": 30.0, "protocol": "deterministic"},
     ])
+    lunar = pd.DataFrame([{"env": "LunarLander-v3", "random": -180.0, "reference": 200.0, "reference_kind": "test",
+                           "clip": True, "solved": 200.0, "random_source": "test", "reference_source": "test"}],
+                         columns=COLUMNS)
     finals = {"sb3_dqn": {"CartPole-v1": np.array([470.0, 480.0, 490.0])},
-              "dqn": {"CartPole-v1": np.array([470.0, 480.0, 490.0])}}
-    table = published_vs_ours(published, finals, NORMALIZATION, {"CartPole-v1": 2000})
-    assert list(table["ours"]) == ["sb3_dqn", "dqn", "dqn"]  # Acrobot-v1 has no runs of ours: no row
-    assert list(table["verdict"]) == ["reproduced", "reproduced", "not reproduced"]
+              "dqn": {"CartPole-v1": np.array([470.0, 480.0, 490.0])},
+              "dqn_cleanrl": {"CartPole-v1": np.array([470.0, 480.0, 490.0])},
+              "sb3_ppo": {"LunarLander-v3": np.array([236.0, 240.0, 244.0])}}
+    table = published_vs_ours(published, finals, pd.concat([NORMALIZATION, lunar]),
+                              {"CartPole-v1": 2000, "LunarLander-v3": 2000})
+    # Acrobot-v1 has no runs of ours: no row; CleanRL's number speaks about its own settings only
+    assert list(table["ours"]) == ["sb3_dqn", "dqn", "dqn_cleanrl", "sb3_ppo"]
+    assert list(table["verdict"]) == ["reproduced", "reproduced", "not reproduced", "reproduced"]
     assert table.iloc[0]["margin"] == pytest.approx(0.1 * 455.0)
     assert table.iloc[0]["published_statistic"].startswith("one run") and "3 seeds" in table.iloc[2]["published_statistic"]
     assert "budget 500,000" in table.iloc[2]["differs_in"]
+    assert table.iloc[3]["env"] == "LunarLander-v3"
+    assert "published on LunarLander-v2, ours on LunarLander-v3" in table.iloc[3]["differs_in"]
 
 
 def test_an_algorithm_without_any_finished_run_is_listed_not_ranked():
