@@ -25,9 +25,14 @@ Output: a table on stdout, ``<out>/speed.json`` and ``<out>/speed.md`` (default 
 holding the processor, library versions, settings and results, and neither timestamps nor host names
 (the files are versioned).
 
-    python benchmarks/speed.py                       # full run (about 17 min wall on a busy 2-core EPYC)
-    python benchmarks/speed.py --tiny --out /tmp/b   # structure check, well under a minute
+    python benchmarks/speed.py --tiny --out /tmp/b   # every group, structure check, about a minute
     python benchmarks/speed.py --groups dqn_cleanrl --reps 7 --scale 2
+
+The versioned figures are three runs, one per topic (each about 15-40 min wall on a busy 2-core EPYC):
+
+    python benchmarks/speed.py --groups dqn_rl_zoo dqn_cleanrl batched_seeds_rl_zoo batched_seeds_cleanrl
+    python benchmarks/speed.py --groups reinforce_vs_a2c --out results/benchmarks/reinforce
+    python benchmarks/speed.py --groups dqn_minatar dqn_atari --out results/benchmarks/pixels
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ COLUMN_GLOSSARY: dict[str, str] = {
                           f"with power {POWER} (`inf`: zero difference or beyond 100,000)",
     "seeds_for_stated": f"the same for a difference of {MEANINGFUL_DIFFERENCE} normalised score",
     "margin": "equivalence margin in raw return",
-    "verdict": "reproduced / not reproduced / inconclusive (rule above)",
+    "verdict": "reproduced / not reproduced / inconclusive / not tested: other budget (rule above)",
 }
 """Column name -> what it means."""
 

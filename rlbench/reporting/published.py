@@ -40,6 +40,15 @@ def published_results() -> pd.DataFrame:
     return pd.read_csv(files("rlbench") / "data" / "published_results.csv")
 
 
+DIFFERENT_BUDGET = "not tested: other budget"
+"""The verdict of a published cell trained for a different number of steps than ours: a number reached at another
+budget is neither reproduced nor refuted by ours (the difference and its interval are still shown)."""
+
+
+def _same_budget(record: object, our_steps: int) -> bool:
+    return str(record.timesteps).isdigit() and int(record.timesteps) == our_steps
+
+
 def _differences(record: object, our_steps: int) -> str:
     """What differs between the published setting and ours, besides the seeds."""
     notes = []
@@ -80,13 +89,14 @@ def published_vs_ours(
             else:
                 verdict = mean_verdict(ours, float(record.score), float(record.score_err), seeds, margin)
                 statistic = f"mean of {seeds} seeds: {record.score} (std {record.score_err})"
+            outcome = verdict.outcome if _same_budget(record, budgets[env]) else DIFFERENT_BUDGET
             rows.append({
                 "env": env, "published": f"{record.algorithm} ({record.source})",
                 "published_steps": record.timesteps, "published_statistic": statistic,
                 "published_protocol": record.protocol, "ours": algo, "our_steps": budgets[env],
                 "our_statistic": f"mean of {len(ours)} seeds: {np.mean(ours):.2f} (std {np.std(ours, ddof=1):.2f})",
                 "difference": verdict.difference.point, "difference_lower": verdict.difference.lower,
-                "difference_upper": verdict.difference.upper, "margin": verdict.margin, "verdict": verdict.outcome,
+                "difference_upper": verdict.difference.upper, "margin": verdict.margin, "verdict": outcome,
                 "test": verdict.test, "differs_in": _differences(record, budgets[env]),
             })
     return pd.DataFrame(rows, columns=COLUMNS)
@@ -96,13 +106,16 @@ VERDICT_RULE = (
     f"`difference` = our mean minus the published number, with its {100 * (1 - 2 * ALPHA):.0f}% interval "
     f"(two one-sided tests at {ALPHA}); `margin` = {MEANINGFUL_DIFFERENCE} × (reference − random) of the "
     "environment. **reproduced**: the interval lies within ± margin; **not reproduced**: it lies wholly outside; "
-    "**inconclusive**: otherwise. A published single run (seeds = 1; its ± is over evaluation episodes of that one "
-    "run, not over seeds) is compared with the spread of our single runs (t prediction interval); a published mean "
-    "over seeds with our mean (Welch). `differs_in` lists budget and protocol differences the test cannot see."
+    "**inconclusive**: otherwise; **not tested: other budget** where the published number was reached after a "
+    "different number of steps than ours (the `reproduce-*` suites train at the published budgets). A published "
+    "single run (seeds = 1; its ± is over evaluation episodes of that one run, not over seeds) is compared with the "
+    "spread of our single runs (t prediction interval); a published mean over seeds with our mean (Welch). "
+    "`differs_in` lists the budget, protocol and environment-version differences."
 )
 """How the verdicts are reached, in words."""
 
-__all__ = ["COLUMNS", "ENV_SUCCESSORS", "PUBLISHED_MATCH", "VERDICT_RULE", "published_results", "published_vs_ours"]
+__all__ = ["COLUMNS", "DIFFERENT_BUDGET", "ENV_SUCCESSORS", "PUBLISHED_MATCH", "VERDICT_RULE", "published_results",
+           "published_vs_ours"]
 
 
 ATARI100K_NOTE = (

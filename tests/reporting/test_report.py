@@ -160,8 +160,11 @@ def test_published_cells_get_verdicts_from_the_test_that_matches_them():
          "statistic": "mean±std over eval episodes", "score": 480.0, "score_err": 0.0, "protocol": "deterministic"},
         {"source": "zoo", "algorithm": "SB3 DQN", "env_id": "Acrobot-v1", "timesteps": 2000, "seeds": 1,
          "statistic": "mean±std over eval episodes", "score": 0.0, "score_err": 0.0, "protocol": "deterministic"},
-        {"source": "cleanrl", "algorithm": "CleanRL dqn.py", "env_id": "CartPole-v1", "timesteps": 500000, "seeds": 3,
+        {"source": "cleanrl", "algorithm": "CleanRL dqn.py", "env_id": "CartPole-v1", "timesteps": 2000, "seeds": 3,
          "statistic": "mean±std over seeds", "score": 2000.0, "score_err": 5.0, "protocol": "training returns"},
+        # reached after ten times our budget: shown, not judged
+        {"source": "zoo", "algorithm": "SB3 A2C", "env_id": "CartPole-v1", "timesteps": 20000, "seeds": 1,
+         "statistic": "mean±std over eval episodes", "score": 480.0, "score_err": 0.0, "protocol": "deterministic"},
         # published on a version gymnasium has replaced: tested against the successor we train, and said so
         {"source": "zoo", "algorithm": "SB3 PPO", "env_id": "LunarLander-v2", "timesteps": 2000, "seeds": 1,
          "statistic": "mean±std over eval episodes", "score": 240.0, "score_err": 30.0, "protocol": "deterministic"},
@@ -172,17 +175,21 @@ def test_published_cells_get_verdicts_from_the_test_that_matches_them():
     finals = {"sb3_dqn": {"CartPole-v1": np.array([470.0, 480.0, 490.0])},
               "dqn": {"CartPole-v1": np.array([470.0, 480.0, 490.0])},
               "dqn_cleanrl": {"CartPole-v1": np.array([470.0, 480.0, 490.0])},
+              "sb3_a2c": {"CartPole-v1": np.array([470.0, 480.0, 490.0])},
               "sb3_ppo": {"LunarLander-v3": np.array([236.0, 240.0, 244.0])}}
     table = published_vs_ours(published, finals, pd.concat([NORMALIZATION, lunar]),
                               {"CartPole-v1": 2000, "LunarLander-v3": 2000})
     # Acrobot-v1 has no runs of ours: no row; CleanRL's number speaks about its own settings only
-    assert list(table["ours"]) == ["sb3_dqn", "dqn", "dqn_cleanrl", "sb3_ppo"]
-    assert list(table["verdict"]) == ["reproduced", "reproduced", "not reproduced", "reproduced"]
+    assert list(table["ours"]) == ["sb3_dqn", "dqn", "dqn_cleanrl", "sb3_a2c", "sb3_ppo"]
+    assert list(table["verdict"]) == ["reproduced", "reproduced", "not reproduced", "not tested: other budget",
+                                      "reproduced"]
     assert table.iloc[0]["margin"] == pytest.approx(0.1 * 455.0)
     assert table.iloc[0]["published_statistic"].startswith("one run") and "3 seeds" in table.iloc[2]["published_statistic"]
-    assert "budget 500,000" in table.iloc[2]["differs_in"]
-    assert table.iloc[3]["env"] == "LunarLander-v3"
-    assert "published on LunarLander-v2, ours on LunarLander-v3" in table.iloc[3]["differs_in"]
+    assert "training returns" in table.iloc[2]["differs_in"]
+    assert "budget 20,000 vs ours 2,000" in table.iloc[3]["differs_in"]
+    assert table.iloc[3]["difference"] == pytest.approx(0.0)  # the numbers are still shown
+    assert table.iloc[4]["env"] == "LunarLander-v3"
+    assert "published on LunarLander-v2, ours on LunarLander-v3" in table.iloc[4]["differs_in"]
 
 
 def test_an_algorithm_without_any_finished_run_is_listed_not_ranked():
