@@ -45,15 +45,17 @@ DIFFERENT_BUDGET = "not tested: other budget"
 budget is neither reproduced nor refuted by ours (the difference and its interval are still shown)."""
 
 
-def _same_budget(record: object, our_steps: int) -> bool:
-    return str(record.timesteps).isdigit() and int(record.timesteps) == our_steps
+def _published_steps(record: object) -> int | None:
+    """The published budget in steps, or None where it is not a plain step count (e.g. "50000000 frames")."""
+    return int(record.timesteps) if str(record.timesteps).isdigit() else None
 
 
 def _differences(record: object, our_steps: int) -> str:
     """What differs between the published setting and ours, besides the seeds."""
     notes = []
-    if str(record.timesteps).isdigit() and int(record.timesteps) != our_steps:
-        notes.append(f"budget {int(record.timesteps):,} vs ours {our_steps:,} steps")
+    published_steps = _published_steps(record)
+    if published_steps is not None and published_steps != our_steps:
+        notes.append(f"budget {published_steps:,} vs ours {our_steps:,} steps")
     ours = ENV_SUCCESSORS.get(record.env_id)
     if ours is not None:
         notes.append(f"published on {record.env_id}, ours on {ours}")
@@ -89,7 +91,7 @@ def published_vs_ours(
             else:
                 verdict = mean_verdict(ours, float(record.score), float(record.score_err), seeds, margin)
                 statistic = f"mean of {seeds} seeds: {record.score} (std {record.score_err})"
-            outcome = verdict.outcome if _same_budget(record, budgets[env]) else DIFFERENT_BUDGET
+            outcome = verdict.outcome if _published_steps(record) == budgets[env] else DIFFERENT_BUDGET
             rows.append({
                 "env": env, "published": f"{record.algorithm} ({record.source})",
                 "published_steps": record.timesteps, "published_statistic": statistic,
