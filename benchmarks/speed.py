@@ -20,6 +20,8 @@ Groups (see ``GROUP_BUILDERS``; adding one is a function returning a ``Competito
   (``BatchedDQN``, a suite's ``batch_seeds``) against ten separate runs, aggregate env steps/s.
 * ``dqn_minatar``, ``dqn_atari``: DQN from pixels, rlbench against SB3 with identical settings (the
   ``minatar`` suite's on MinAtar Breakout; the ``atari-mini`` suite's on Pong: Nature CNN, frame replay).
+* ``batched_seeds_minatar``: the ``minatar`` suite's seeds of in-house DQN batched (grouped convolutions)
+  against separate runs, on MinAtar Breakout.
 
 Output: a table on stdout, ``<out>/speed.json`` and ``<out>/speed.md`` (default ``results/benchmarks``),
 holding the processor, library versions, settings and results, and neither timestamps nor host names
@@ -28,11 +30,12 @@ holding the processor, library versions, settings and results, and neither times
     python benchmarks/speed.py --tiny --out /tmp/b   # every group, structure check, about a minute
     python benchmarks/speed.py --groups dqn_cleanrl --reps 7 --scale 2
 
-The versioned figures are three runs, one per topic (each about 15-40 min wall on a busy 2-core EPYC):
+The versioned figures are four runs, one per topic (each about 15-40 min wall on a busy 2-core EPYC):
 
     python benchmarks/speed.py --groups dqn_rl_zoo dqn_cleanrl batched_seeds_rl_zoo batched_seeds_cleanrl
     python benchmarks/speed.py --groups reinforce_vs_a2c --out results/benchmarks/reinforce
     python benchmarks/speed.py --groups dqn_minatar dqn_atari --out results/benchmarks/pixels
+    python benchmarks/speed.py --groups batched_seeds_minatar --out results/benchmarks/batched-minatar
 """
 
 from __future__ import annotations
@@ -622,27 +625,33 @@ def reinforce_vs_a2c_group(options: Options, timed_steps: int) -> CompetitorGrou
     )
 
 
-def run_batched_dqn(hyperparameters: dict[str, Any], seeds: int, schedule_steps: int, window: TimingWindow) -> Measurement:
+def run_batched_dqn(hyperparameters: dict[str, Any], seeds: int, schedule_steps: int, window: TimingWindow,
+                    vectorised_env: bool = True, env_id: str = ENV_ID) -> Measurement:
     """``seeds`` seeds of rlbench DQN trained at once (``BatchedDQN`` in ``run_batched_loop``, the code
-    path of a suite's ``batch_seeds``); counts the env steps of every seed."""
+    path of a suite's ``batch_seeds``); counts the env steps of every seed. ``vectorised_env=False`` steps
+    K gymnasium environments instead of the numpy CartPole (which equals them float for float)."""
     from rlbench.agents.dqn_batched import BatchedDQN
+    from rlbench.envs.seed_vector import make_seed_vector_env
+    from rlbench.seeding import int_seed
     from rlbench.training.batched import run_batched_loop
 
-    agents = [build_rlbench_agent("dqn", hyperparameters, schedule_steps, seed) for seed in range(seeds)]
+    agents = [build_rlbench_agent("dqn", hyperparameters, schedule_steps, seed, env_id) for seed in range(seeds)]
     batched = BatchedDQN(agents[0].config, [agent.context for agent in agents])
     stopwatch = Stopwatch(window)
-    run_batched_loop(batched, batched.contexts, [StopwatchMonitor(stopwatch)] * seeds, window.end)
+    envs = make_seed_vector_env(env_id, [int_seed(c.seeds.env) for c in batched.contexts], vectorised_env)
+    run_batched_loop(batched, batched.contexts, [StopwatchMonitor(stopwatch)] * seeds, window.end, envs)
     one_seed = stopwatch.measurement()
     return Measurement(one_seed.env_steps * seeds, one_seed.cpu_s, one_seed.wall_s)
 
 
-def run_separate_dqn(hyperparameters: dict[str, Any], seeds: int, schedule_steps: int, window: TimingWindow) -> Measurement:
+def run_separate_dqn(hyperparameters: dict[str, Any], seeds: int, schedule_steps: int, window: TimingWindow,
+                     env_id: str = ENV_ID) -> Measurement:
     """``seeds`` separate rlbench DQN runs one after another; their timed windows summed."""
+    from rlbench.training.loop import run_env_loop
+
     runs = []
     for seed in range(seeds):
-        from rlbench.training.loop import run_env_loop
-
-        agent = build_rlbench_agent("dqn", hyperparameters, schedule_steps, seed)
+        agent = build_rlbench_agent("dqn", hyperparameters, schedule_steps, seed, env_id)
         stopwatch = Stopwatch(window)
         run_env_loop(agent, window.end, StopwatchMonitor(stopwatch))
         runs.append(stopwatch.measurement())
@@ -665,12 +674,14 @@ def batched_seeds_group(settings: DQNSettings, options: Options, timed_steps: in
         name=f"batched_seeds_{settings.name}",
         title=f"{seeds} seeds of rlbench DQN: batched vs separate runs, {settings.name} CartPole-v1 settings",
         competitors=[
-            Competitor("batched", f"{seeds} seeds in one BatchedDQN (stacked weights, baddbmm)",
+            Competitor("batched", f"{seeds} seeds in one BatchedDQN (stacked weights, baddbmm), numpy CartPole",
                        lambda: run_batched_dqn(values, seeds, settings.schedule_steps, window)),
+            Competitor("batched_gym_envs", f"the same with {seeds} gymnasium CartPole environments",
+                       lambda: run_batched_dqn(values, seeds, settings.schedule_steps, window, vectorised_env=False)),
             Competitor("separate", f"{seeds} separate DQNAgent runs",
                        lambda: run_separate_dqn(values, seeds, settings.schedule_steps, window)),
         ],
-        ratios=[("batched", "separate")],
+        ratios=[("batched", "separate"), ("batched_gym_envs", "separate"), ("batched", "batched_gym_envs")],
         window=window,
         settings={"seeds": seeds, "rlbench_hyperparameters": values},
         notes=notes,
@@ -711,6 +722,36 @@ def pixel_dqn_group(name: str, suite: str, env_id: str, algos: tuple[str, str], 
     )
 
 
+def batched_seeds_minatar_group(options: Options, timed_steps: int) -> CompetitorGroup:
+    """The ``minatar`` suite's in-house DQN (MinAtar CNN, centred RMSProp), its seeds batched (grouped
+    convolutions) against separate runs, on MinAtar Breakout."""
+    params = load_rlbench_params()
+    env_id, entry = "MinAtar-Breakout-v0", params.algos["dqn_minatar"]
+    values = dict(entry.for_env(env_id))
+    seeds = len(params.suites["minatar"].seeds)
+    notes = [f"timed after learning_starts ({values['learning_starts']} steps); env steps/s count all {seeds} seeds"]
+    if options.tiny:
+        values["learning_starts"], seeds = 100, 3
+        notes = ["tiny mode: 3 seeds, learning_starts 100, a few hundred steps; the numbers mean nothing"]
+    window = (TimingWindow(200, 200) if options.tiny
+              else TimingWindow(int(values["learning_starts"]) + 1000, int(timed_steps * options.scale)))
+    schedule_steps = max(params.suites["minatar"].budget[env_id], window.end)
+    return CompetitorGroup(
+        name="batched_seeds_minatar",
+        title=f"{seeds} seeds of rlbench DQN on {env_id}: batched (grouped convolutions) vs separate, `minatar` settings",
+        competitors=[
+            Competitor("batched", f"{seeds} seeds in one BatchedDQN (grouped convolutions, stacked dense layers)",
+                       lambda: run_batched_dqn(values, seeds, schedule_steps, window, env_id=env_id)),
+            Competitor("separate", f"{seeds} separate DQNAgent runs",
+                       lambda: run_separate_dqn(values, seeds, schedule_steps, window, env_id=env_id)),
+        ],
+        ratios=[("batched", "separate")],
+        window=window,
+        settings={"env": env_id, "seeds": seeds, "schedule_steps": schedule_steps, "rlbench_hyperparameters": values},
+        notes=notes,
+    )
+
+
 GroupBuilder = Callable[[Options], CompetitorGroup]
 
 GROUP_BUILDERS: dict[str, GroupBuilder] = {
@@ -724,6 +765,7 @@ GROUP_BUILDERS: dict[str, GroupBuilder] = {
                                                    ("dqn_minatar", "sb3_dqn_minatar"), options, timed_steps=8_000),
     "dqn_atari": lambda options: pixel_dqn_group("dqn_atari", "atari-mini", "Atari-Pong-v0",
                                                  ("dqn_atari", "sb3_dqn_atari"), options, timed_steps=1_000),
+    "batched_seeds_minatar": lambda options: batched_seeds_minatar_group(options, timed_steps=4_000),
 }
 """Every comparison, in run order. A new one is a builder returning a ``CompetitorGroup`` plus one line here."""
 

@@ -8,7 +8,9 @@ so the agent can do their arithmetic at once (:mod:`rlbench.agents.dqn_batched`)
 ordinary :class:`~rlbench.training.runner.RunResult` s, written as K ordinary runs.
 
 Per seed, the order of events is that of :func:`rlbench.training.loop.run_env_loop`: act, step,
-observe, update, episode end (and reset), then the monitor's step. Batched groups are not
+observe, update, episode end (and reset), then the monitor's step. The K environments are one
+:class:`~rlbench.envs.seed_vector.SeedVectorEnv` (numpy arithmetic over seeds for CartPole, tested
+equal to gymnasium's environment float for float). Batched groups are not
 checkpointed: an interrupted group is trained again from the start (it is written only whole).
 """
 
@@ -20,10 +22,11 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from rlbench.agents.base import AgentContext, TrainingMonitor, Transition
+from rlbench.agents.base import AgentContext, TrainingMonitor
 from rlbench.agents.registry import batched_implementation, resolve
 from rlbench.config.plan import RunSpec
 from rlbench.envs.registry import env_info, make_env
+from rlbench.envs.seed_vector import SeedVectorEnv, make_seed_vector_env
 from rlbench.seeding import RunSeeds, int_seed
 from rlbench.storage.provenance import machine
 from rlbench.training.monitor import RunMonitor
@@ -31,13 +34,30 @@ from rlbench.training.runner import RunResult, seed_frameworks
 
 
 class _SeedView:
-    """What a seed's monitor needs of the batched agent: that seed's evaluation policy."""
+    """What a seed's monitor reads of the batched agent: that seed's evaluation policy."""
 
     def __init__(self, agent: object, k: int) -> None:
         self.agent, self.k = agent, k
 
     def evaluation_policy(self):  # noqa: ANN201 - a Policy
         return self.agent.evaluation_policy(self.k)
+
+
+class _ActionValueSeedView(_SeedView):
+    """A seed's view that also reads its action values, so on a known model (the maze) its monitor measures
+    the distance to Q* as a separate run's does (:mod:`rlbench.training.diagnostics`)."""
+
+    def q_values(self, observations: np.ndarray) -> np.ndarray:
+        return self.agent.q_values(self.k, observations)
+
+    @property
+    def discount(self) -> float:
+        return self.agent.discount
+
+
+def seed_view(agent: object, k: int) -> _SeedView:
+    """Seed ``k``'s view of a batched agent, with action values where the agent has them."""
+    return (_ActionValueSeedView if hasattr(agent, "q_values") else _SeedView)(agent, k)
 
 
 def execute_batched(specs: Sequence[RunSpec]) -> list[RunResult]:
@@ -63,7 +83,7 @@ def execute_batched(specs: Sequence[RunSpec]) -> list[RunResult]:
     agent = batched_cls(config, contexts)
     monitors = [RunMonitor(spec, seeds, None, 0) for spec, seeds in zip(specs, all_seeds)]
     for k, monitor in enumerate(monitors):
-        monitor.agent = _SeedView(agent, k)  # type: ignore[assignment]
+        monitor.agent = seed_view(agent, k)  # type: ignore[assignment]
     started = time.perf_counter()
     run_batched_loop(agent, contexts, monitors, first.budget)
     wall = time.perf_counter() - started
@@ -81,32 +101,32 @@ def execute_batched(specs: Sequence[RunSpec]) -> list[RunResult]:
 
 
 def run_batched_loop(agent, contexts: Sequence[AgentContext], monitors: Sequence[TrainingMonitor],  # noqa: ANN001
-                     total_steps: int) -> None:
+                     total_steps: int, envs: SeedVectorEnv | None = None) -> None:
     """Step K environments in lockstep for ``total_steps`` steps each, driving a batched agent (e.g.
-    :class:`rlbench.agents.dqn_batched.BatchedDQN`); seed ``k`` reports to ``monitors[k]``."""
-    envs = [context.make_env(int_seed(context.seeds.env)) for context in contexts]
-    observations = [env.reset()[0] for env in envs]
+    :class:`rlbench.agents.dqn_batched.BatchedDQN`); seed ``k`` reports to ``monitors[k]``.
+
+    ``envs`` defaults to :func:`~rlbench.envs.seed_vector.make_seed_vector_env` of the contexts' task,
+    seed ``k``'s environment seeded from its own ``env`` stream."""
+    if envs is None:
+        envs = make_seed_vector_env(contexts[0].env_name, [int_seed(context.seeds.env) for context in contexts])
+    observations = envs.reset_all()
     for monitor in monitors:
         monitor.on_step(0)
-    returns, lengths = np.zeros(len(envs)), np.zeros(len(envs), dtype=np.int64)
+    returns, lengths = np.zeros(len(contexts)), np.zeros(len(contexts), dtype=np.int64)
     for step in range(1, total_steps + 1):
-        actions = agent.act(np.stack(observations), explore=True)
-        ended = []
-        for k, env in enumerate(envs):
-            next_obs, reward, terminated, truncated, _ = env.step(actions[k])
-            agent.observe(k, Transition(observations[k], actions[k], float(reward), next_obs, bool(terminated), bool(truncated)))
-            returns[k] += float(reward)
-            lengths[k] += 1
-            observations[k] = next_obs
-            if terminated or truncated:
-                ended.append(k)
-        agent.end_step()
+        actions = agent.act(observations, explore=True)
+        next_observations, rewards, terminated, truncated = envs.step(actions)
+        agent.observe(observations, actions, rewards, next_observations, terminated, truncated)
+        returns += rewards
+        lengths += 1
         agent.update(step)
-        for k in ended:
-            monitors[k].on_episode_end(step, float(returns[k]), int(lengths[k]))
-            observations[k] = envs[k].reset()[0]
-            returns[k], lengths[k] = 0.0, 0
+        observations = next_observations
+        ended = terminated | truncated
+        if ended.any():
+            for k in np.flatnonzero(ended).tolist():
+                monitors[k].on_episode_end(step, float(returns[k]), int(lengths[k]))
+                observations[k] = envs.reset(k)
+                returns[k], lengths[k] = 0.0, 0
         for monitor in monitors:
             monitor.on_step(step)
-    for env in envs:
-        env.close()
+    envs.close()

@@ -21,10 +21,13 @@ EXPECTED = {
                     {"rlbench / sb3", "rlbench / bare", "rlbench / gradient_floor", "bare / gradient_floor", "sb3 / bare"}),
     "reinforce_vs_a2c": ({"reinforce", "reinforce_baseline", "sb3_a2c"},
                          {"reinforce / sb3_a2c", "reinforce_baseline / sb3_a2c", "reinforce_baseline / reinforce"}),
-    "batched_seeds_rl_zoo": ({"batched", "separate"}, {"batched / separate"}),
-    "batched_seeds_cleanrl": ({"batched", "separate"}, {"batched / separate"}),
+    "batched_seeds_rl_zoo": ({"batched", "batched_gym_envs", "separate"},
+                            {"batched / separate", "batched_gym_envs / separate", "batched / batched_gym_envs"}),
+    "batched_seeds_cleanrl": ({"batched", "batched_gym_envs", "separate"},
+                            {"batched / separate", "batched_gym_envs / separate", "batched / batched_gym_envs"}),
     "dqn_minatar": ({"rlbench", "sb3"}, {"rlbench / sb3"}),
     "dqn_atari": ({"rlbench", "sb3"}, {"rlbench / sb3"}),
+    "batched_seeds_minatar": ({"batched", "separate"}, {"batched / separate"}),
 }
 """Every group of the benchmark, its competitors and its ratios."""
 
