@@ -688,6 +688,13 @@ def batched_seeds_group(settings: DQNSettings, options: Options, timed_steps: in
     )
 
 
+def after_learning_starts(learning_starts: int, options: Options, timed_steps: int) -> TimingWindow:
+    """The pixel groups' window: ``timed_steps`` (scaled) from 1,000 steps after learning starts; 200 in tiny mode."""
+    if options.tiny:
+        return TimingWindow(200, 200)
+    return TimingWindow(learning_starts + 1000, int(timed_steps * options.scale))
+
+
 def pixel_dqn_group(name: str, suite: str, env_id: str, algos: tuple[str, str], options: Options,
                     timed_steps: int) -> CompetitorGroup:
     """In-house DQN against SB3 DQN from pixels, both with a suite's ``params.yaml`` settings (the same values:
@@ -702,8 +709,7 @@ def pixel_dqn_group(name: str, suite: str, env_id: str, algos: tuple[str, str], 
         values[0]["learning_starts"] = 100
         values[1] = {**values[1], "algo_kwargs": {**values[1]["algo_kwargs"], "learning_starts": 100}}
         notes = ["tiny mode: learning_starts 100, a few hundred steps; the numbers mean nothing"]
-    window = (TimingWindow(200, 200) if options.tiny
-              else TimingWindow(int(starts[0]) + 1000, int(timed_steps * options.scale)))
+    window = after_learning_starts(int(starts[0]), options, timed_steps)
     schedule_steps = max(params.suites[suite].budget[env_id], window.end)
     return CompetitorGroup(
         name=name,
@@ -733,8 +739,7 @@ def batched_seeds_minatar_group(options: Options, timed_steps: int) -> Competito
     if options.tiny:
         values["learning_starts"], seeds = 100, 3
         notes = ["tiny mode: 3 seeds, learning_starts 100, a few hundred steps; the numbers mean nothing"]
-    window = (TimingWindow(200, 200) if options.tiny
-              else TimingWindow(int(values["learning_starts"]) + 1000, int(timed_steps * options.scale)))
+    window = after_learning_starts(int(values["learning_starts"]), options, timed_steps)
     schedule_steps = max(params.suites["minatar"].budget[env_id], window.end)
     return CompetitorGroup(
         name="batched_seeds_minatar",
