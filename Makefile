@@ -29,6 +29,7 @@ reproduce: setup
 	  echo "  plots       reports/$$suite/*.png|svg"; \
 	  echo "  report      reports/$$suite/report.md and report.html"; \
 	done
+	@echo "Verdicts:    results/verdicts.md (every published number, reproduced or not, across the suites)"
 	@echo "Atari 100k:  results/atari100k/ and reports/atari100k/"
 
 ## Run the tests (learning tests and the smoke pipeline included).

@@ -28,7 +28,7 @@ ENV_SUCCESSORS: dict[str, str] = {"LunarLander-v2": "LunarLander-v3"}
 removed LunarLander-v2; v3 fixed bugs in its physics and reset): the verdict is given, and ``differs_in`` says so."""
 
 COLUMNS = ["env", "published", "published_steps", "published_statistic", "published_protocol", "ours", "our_steps",
-           "our_statistic", "difference", "difference_lower", "difference_upper", "margin", "verdict", "test",
+           "our_seeds", "our_statistic", "difference", "difference_lower", "difference_upper", "margin", "verdict", "test",
            "differs_in"]
 """Columns of the published-vs-ours table."""
 
@@ -64,6 +64,13 @@ def _differences(record: object, our_steps: int) -> str:
     return "; ".join(notes) or "same budget and protocol kind"
 
 
+def published_statistic(record: object) -> str:
+    """What a published cell is, in words: one run (its ± over evaluation episodes) or a mean over seeds."""
+    if int(record.seeds) == 1:
+        return f"one run: {record.score} (± {record.score_err}: {record.statistic.split(' over ')[-1]})"
+    return f"mean of {int(record.seeds)} seeds: {record.score} (std {record.score_err})"
+
+
 def published_vs_ours(
     published: pd.DataFrame, final_returns: Mapping[str, Mapping[str, np.ndarray]], normalization: pd.DataFrame,
     budgets: Mapping[str, int],
@@ -87,15 +94,14 @@ def published_vs_ours(
             seeds = int(record.seeds)
             if seeds == 1:
                 verdict = single_run_verdict(ours, float(record.score), margin)
-                statistic = f"one run: {record.score} (± {record.score_err}: {record.statistic.split(' over ')[-1]})"
             else:
                 verdict = mean_verdict(ours, float(record.score), float(record.score_err), seeds, margin)
-                statistic = f"mean of {seeds} seeds: {record.score} (std {record.score_err})"
+            statistic = published_statistic(record)
             outcome = verdict.outcome if _published_steps(record) == budgets[env] else DIFFERENT_BUDGET
             rows.append({
                 "env": env, "published": f"{record.algorithm} ({record.source})",
                 "published_steps": record.timesteps, "published_statistic": statistic,
-                "published_protocol": record.protocol, "ours": algo, "our_steps": budgets[env],
+                "published_protocol": record.protocol, "ours": algo, "our_steps": budgets[env], "our_seeds": len(ours),
                 "our_statistic": f"mean of {len(ours)} seeds: {np.mean(ours):.2f} (std {np.std(ours, ddof=1):.2f})",
                 "difference": verdict.difference.point, "difference_lower": verdict.difference.lower,
                 "difference_upper": verdict.difference.upper, "margin": verdict.margin, "verdict": outcome,
@@ -117,7 +123,7 @@ VERDICT_RULE = (
 """How the verdicts are reached, in words."""
 
 __all__ = ["COLUMNS", "DIFFERENT_BUDGET", "ENV_SUCCESSORS", "PUBLISHED_MATCH", "VERDICT_RULE", "published_results",
-           "published_vs_ours"]
+           "published_statistic", "published_vs_ours"]
 
 
 ATARI100K_NOTE = (

@@ -1,8 +1,10 @@
 """One suite's outputs: tables, leaderboard, figures and report, written from its plan and its runs.
 
 ``results/<suite>/``: normalization, aggregate, per_env, probability_of_improvement, seed_variance,
-sample_efficiency, seeds_needed, published_vs_ours, diagnostics, leaderboard, failures (``.csv`` and ``.md``)
+sample_efficiency, seeds_needed, diagnostics, leaderboard, failures (``.csv`` and ``.md``)
 and ``metrics.json``; for Atari games also atari100k_beside (ours beside the published Atari 100k agents).
+``results/published_vs_ours/<suite>``: the suite's reproduction verdicts (``.csv`` and ``.md``), in one directory for
+every suite so the cross-suite verdict stage (:mod:`rlbench.reporting.verdicts`) depends on that directory.
 ``reports/<suite>/``: every figure as ``.png`` and ``.svg``, ``report.md`` and ``report.html``.
 A comparison of selected algorithms goes to ``reports/compare/<suite>/<A>_vs_<B>.../`` (outside the
 pipeline's outputs, so ``dvc status`` is not disturbed). Everything here reads what training
@@ -30,6 +32,7 @@ from rlbench.reporting.leaderboard import leaderboard_markdown
 from rlbench.reporting.published import atari100k_beside
 from rlbench.reporting.report import render_html, render_markdown
 from rlbench.reporting.tables import DECIMALS, markdown_table
+from rlbench.reporting.verdicts import VERDICTS_DIR
 from rlbench.scores.external import atari100k_scores
 from rlbench.scores.normalization import read_normalization
 from rlbench.storage.files import write_csv_atomic, write_text_atomic
@@ -67,6 +70,12 @@ def analyze(plan: SuitePlan, pipeline: PipelineConfig, results: Path | str, skip
     return analysis
 
 
+def table_stem(table_dir: Path, suite: str, name: str) -> Path:
+    """Where a suite's table ``name`` is written (without suffix): ``table_dir/name``, except the published-vs-ours
+    table, which goes to ``results/published_vs_ours/<suite>`` (``table_dir`` is ``results/<suite>``)."""
+    return table_dir.parent / VERDICTS_DIR / suite if name == "published_vs_ours" else table_dir / name
+
+
 def write_outputs(
     plan: SuitePlan, pipeline: PipelineConfig, analysis: SuiteAnalysis, table_dir: Path | None, report_dir: Path,
     title: str,
@@ -76,11 +85,12 @@ def write_outputs(
         for name, frame in analysis.tables.items():
             if name == "normalization":  # the normalisation stage's output, only shown in the report
                 continue
-            write_csv_atomic(table_dir / f"{name}.csv", frame, float_format=f"%.{DECIMALS}f")
+            stem = table_stem(table_dir, plan.name, name)
+            write_csv_atomic(stem.with_suffix(".csv"), frame, float_format=f"%.{DECIMALS}f")
             markdown = (leaderboard_markdown(plan, frame, analysis.tables.get("failures"), analysis.caveats,
                                              normalisation_statement(analysis.tables["normalization"]))
                         if name == "leaderboard" else markdown_table(frame))
-            write_text_atomic(table_dir / f"{name}.md", markdown)
+            write_text_atomic(stem.with_suffix(".md"), markdown)
         metrics = {algo: {metric: round(interval.point, DECIMALS) for metric, interval in per.items()}
                    for algo, per in sorted(analysis.estimates.items())}
         write_text_atomic(table_dir / "metrics.json", json.dumps(metrics, indent=2, sort_keys=True) + "\n")
