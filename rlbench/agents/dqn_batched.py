@@ -110,7 +110,7 @@ class StackedConvNetwork(torch.nn.Module):
     def __init__(self, networks: Sequence[ConvNetwork]) -> None:
         super().__init__()
         first = networks[0]
-        self.scale, self.channels_last, self.seeds = first.scale, first.channels_last, len(networks)
+        self.scale, self.channels_last = first.scale, first.channels_last
         modules = list(first.convolutions)
         if not (len(modules) % 2 == 0 and all(isinstance(c, torch.nn.Conv2d) and c.groups == 1 and isinstance(r, torch.nn.ReLU)
                                               for c, r in zip(modules[::2], modules[1::2]))):
@@ -339,7 +339,8 @@ class BatchedDQN:
                 self.last_losses = self.gradient_step()
 
     def gradient_step(self) -> np.ndarray:
-        """One Adam step on every seed's TD loss of its own replay minibatch; returns the K losses."""
+        """One optimiser step (Adam or RMSProp, ``config.optimizer``) on every seed's TD loss of its own replay
+        minibatch; returns the K losses."""
         c = self.config
         observations, actions, rewards, next_observations, terminated = self.replay.sample(c.batch_size)
         with torch.no_grad():
@@ -364,16 +365,19 @@ class BatchedDQN:
         """The discount the Q-values are defined under (for the distance to Q* on known models)."""
         return self.config.gamma
 
+    def seed_network(self, k: int) -> torch.nn.Module:
+        """A separate network (the architecture of a single run) holding a copy of seed ``k``'s current weights."""
+        network = copy.deepcopy(self.evaluation_network)
+        self.q_net.load_seed_into(k, network)
+        return network
+
     def q_values(self, k: int, observations: np.ndarray) -> np.ndarray:
         """``(n, actions)`` Q-values of seed ``k``'s online network for a batch of observations."""
         with torch.no_grad():
-            stacked = torch.as_tensor(np.asarray(observations))[None].expand(self.k, *np.shape(observations))
-            return self.q_net(stacked)[k].numpy().astype(np.float64)
+            return self.seed_network(k)(torch.as_tensor(np.asarray(observations))).numpy().astype(np.float64)
 
     def evaluation_policy(self, k: int) -> SeedGreedyPolicy | GreedyQPolicy:
         """Greedy actions of a copy of seed ``k``'s current weights."""
         if self.layers is not None:
             return SeedGreedyPolicy([(w[k:k + 1].copy(), b[k:k + 1].copy()) for w, b in self.layers])
-        network = copy.deepcopy(self.evaluation_network)
-        self.q_net.load_seed_into(k, network)
-        return GreedyQPolicy(network)
+        return GreedyQPolicy(self.seed_network(k))

@@ -34,8 +34,6 @@ class SeedVectorEnv:
     """The interface of K per-seed environments: reset all, step all, reset one."""
 
     num_envs: int
-    observation_space: gym.Space
-    action_space: gym.Space
 
     def reset_all(self) -> np.ndarray:
         """Every seed's first observation, stacked: (K, *observation_shape)."""
@@ -60,8 +58,6 @@ class EnvList(SeedVectorEnv):
     def __init__(self, name: str, seeds: Sequence[int]) -> None:
         self.envs = [make_env(name, seed) for seed in seeds]
         self.num_envs = len(self.envs)
-        self.observation_space = self.envs[0].observation_space
-        self.action_space = self.envs[0].action_space
 
     def reset_all(self) -> np.ndarray:
         return np.stack([env.reset()[0] for env in self.envs])
@@ -95,7 +91,6 @@ class CartPoleSeeds(SeedVectorEnv):
         self.force_mag, self.tau = physics.force_mag, physics.tau
         self.x_threshold, self.theta_threshold = physics.x_threshold, physics.theta_threshold_radians
         self.max_episode_steps = int(reference.spec.max_episode_steps)
-        self.observation_space, self.action_space = reference.observation_space, reference.action_space
         reference.close()
         self.num_envs = len(seeds)
         self.rngs = [np_random(int(seed))[0] for seed in seeds]

@@ -64,6 +64,11 @@ def _differences(record: object, our_steps: int) -> str:
     return "; ".join(notes) or "same budget and protocol kind"
 
 
+def published_label(record: object) -> str:
+    """How a published cell's source is named in the tables: its algorithm and who published it."""
+    return f"{record.algorithm} ({record.source})"
+
+
 def published_statistic(record: object) -> str:
     """What a published cell is, in words: one run (its ± over evaluation episodes) or a mean over seeds."""
     if int(record.seeds) == 1:
@@ -99,7 +104,7 @@ def published_vs_ours(
             statistic = published_statistic(record)
             outcome = verdict.outcome if _published_steps(record) == budgets[env] else DIFFERENT_BUDGET
             rows.append({
-                "env": env, "published": f"{record.algorithm} ({record.source})",
+                "env": env, "published": published_label(record),
                 "published_steps": record.timesteps, "published_statistic": statistic,
                 "published_protocol": record.protocol, "ours": algo, "our_steps": budgets[env], "our_seeds": len(ours),
                 "our_statistic": f"mean of {len(ours)} seeds: {np.mean(ours):.2f} (std {np.std(ours, ddof=1):.2f})",
@@ -122,8 +127,8 @@ VERDICT_RULE = (
 )
 """How the verdicts are reached, in words."""
 
-__all__ = ["COLUMNS", "DIFFERENT_BUDGET", "ENV_SUCCESSORS", "PUBLISHED_MATCH", "VERDICT_RULE", "published_results",
-           "published_statistic", "published_vs_ours"]
+__all__ = ["COLUMNS", "DIFFERENT_BUDGET", "ENV_SUCCESSORS", "PUBLISHED_MATCH", "VERDICT_RULE", "published_label",
+           "published_results", "published_statistic", "published_vs_ours"]
 
 
 ATARI100K_NOTE = (

@@ -20,7 +20,7 @@ import pandas as pd
 
 from rlbench.config.params import Params, SuiteConfig
 from rlbench.reporting.published import (DIFFERENT_BUDGET, ENV_SUCCESSORS, PUBLISHED_MATCH, VERDICT_RULE,
-                                         published_results, published_statistic)
+                                         published_label, published_results, published_statistic)
 from rlbench.reporting.tables import markdown_table
 
 VERDICTS_DIR = "published_vs_ours"
@@ -34,6 +34,9 @@ COLUMNS = ["published", "env", "published_steps", "published_statistic", "ours",
 
 NO_SUITE = "not tested: no suite trains it at the published budget"
 """The verdict of a published cell that no suite of ``params.yaml`` trains at its budget."""
+
+TOO_FEW_RUNS = "not tested: fewer than 2 finished runs"
+"""The verdict of a published cell whose published suites lack the two finished runs a test needs."""
 
 
 def pending(suites: Sequence[str]) -> str:
@@ -54,7 +57,7 @@ def _published_cells(published: pd.DataFrame) -> list[tuple[object, str, str]]:
     cells = []
     for record in published.itertuples(index=False):
         for algo in PUBLISHED_MATCH.get(record.algorithm, ()):
-            cells.append((record, f"{record.algorithm} ({record.source})", algo))
+            cells.append((record, published_label(record), algo))
     return cells
 
 
@@ -85,7 +88,7 @@ def verdict_table(published: pd.DataFrame, suite_tables: Mapping[str, pd.DataFra
         rows.append({"published": label, "env": env, "published_steps": record.timesteps,
                      "published_statistic": published_statistic(record),
                      "ours": algo, "suite": ", ".join(defined) or None,
-                     "verdict": pending(unpublished) if unpublished else NO_SUITE})
+                     "verdict": pending(unpublished) if unpublished else TOO_FEW_RUNS if defined else NO_SUITE})
     table = pd.DataFrame(rows, columns=COLUMNS)
     return table.astype({"our_seeds": "Int64"})
 
@@ -123,5 +126,5 @@ def cross_suite_verdicts(params: Params, results: Path | str = "results") -> pd.
     return verdict_table(published_results(), tables, params.suites)
 
 
-__all__ = ["COLUMNS", "NO_SUITE", "VERDICTS_DIR", "cross_suite_verdicts", "pending", "suites_testing", "verdict_counts",
+__all__ = ["COLUMNS", "NO_SUITE", "TOO_FEW_RUNS", "VERDICTS_DIR", "cross_suite_verdicts", "pending", "suites_testing", "verdict_counts",
            "verdict_table", "verdicts_markdown"]

@@ -5,7 +5,7 @@ import pandas as pd
 
 from rlbench.config.params import SuiteConfig
 from rlbench.reporting.published import published_vs_ours
-from rlbench.reporting.verdicts import NO_SUITE, pending, verdict_counts, verdict_table, verdicts_markdown
+from rlbench.reporting.verdicts import NO_SUITE, TOO_FEW_RUNS, pending, verdict_counts, verdict_table, verdicts_markdown
 
 NORMALIZATION = pd.DataFrame([{"env": "CartPole-v1", "random": 22.0, "reference": 500.0},
                               {"env": "Acrobot-v1", "random": -500.0, "reference": -60.0}])
@@ -64,3 +64,9 @@ def test_a_published_suite_that_tests_a_cell_replaces_its_pending_verdict():
     table = verdict_table(PUBLISHED, {"small": small, "zoo-a2c": zoo}, SUITES)
     a2c = table[table["ours"] == "sb3_a2c"].iloc[0]
     assert (a2c["suite"], a2c["verdict"]) == ("zoo-a2c", "reproduced") and pd.isna(a2c["also_tested_in"])
+
+
+def test_a_published_suite_without_two_finished_runs_says_so():
+    one_run = _suite_table({"sb3_a2c": np.array([480.0])}, 9000)  # a test needs two runs: no row
+    table = verdict_table(PUBLISHED, {"zoo-a2c": one_run}, SUITES)
+    assert table[table["ours"] == "sb3_a2c"].iloc[0]["verdict"] == TOO_FEW_RUNS
