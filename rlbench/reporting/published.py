@@ -45,7 +45,7 @@ DIFFERENT_BUDGET = "not tested: other budget"
 budget is neither reproduced nor refuted by ours (the difference and its interval are still shown)."""
 
 
-def _published_steps(record: object) -> int | None:
+def published_steps(record: object) -> int | None:
     """The published budget in steps, or None where it is not a plain step count (e.g. "50000000 frames")."""
     return int(record.timesteps) if str(record.timesteps).isdigit() else None
 
@@ -53,9 +53,9 @@ def _published_steps(record: object) -> int | None:
 def _differences(record: object, our_steps: int) -> str:
     """What differs between the published setting and ours, besides the seeds."""
     notes = []
-    published_steps = _published_steps(record)
-    if published_steps is not None and published_steps != our_steps:
-        notes.append(f"budget {published_steps:,} vs ours {our_steps:,} steps")
+    steps = published_steps(record)
+    if steps is not None and steps != our_steps:
+        notes.append(f"budget {steps:,} vs ours {our_steps:,} steps")
     ours = ENV_SUCCESSORS.get(record.env_id)
     if ours is not None:
         notes.append(f"published on {record.env_id}, ours on {ours}")
@@ -102,7 +102,7 @@ def published_vs_ours(
             else:
                 verdict = mean_verdict(ours, float(record.score), float(record.score_err), seeds, margin)
             statistic = published_statistic(record)
-            outcome = verdict.outcome if _published_steps(record) == budgets[env] else DIFFERENT_BUDGET
+            outcome = verdict.outcome if published_steps(record) == budgets[env] else DIFFERENT_BUDGET
             rows.append({
                 "env": env, "published": published_label(record),
                 "published_steps": record.timesteps, "published_statistic": statistic,
@@ -128,7 +128,7 @@ VERDICT_RULE = (
 """How the verdicts are reached, in words."""
 
 __all__ = ["COLUMNS", "DIFFERENT_BUDGET", "ENV_SUCCESSORS", "PUBLISHED_MATCH", "VERDICT_RULE", "published_label",
-           "published_results", "published_statistic", "published_vs_ours"]
+           "published_results", "published_statistic", "published_steps", "published_vs_ours"]
 
 
 ATARI100K_NOTE = (

@@ -53,7 +53,10 @@ def seeds_needed_frame(needed: dict[tuple[str, str], SeedsNeeded]) -> pd.DataFra
 
 
 def markdown_table(frame: pd.DataFrame, decimals: int = DECIMALS) -> str:
-    """``frame`` as a GitHub Markdown table (``DataFrame.to_markdown``): fixed decimals, ``—`` for missing."""
+    """``frame`` as a GitHub Markdown table (``DataFrame.to_markdown``): fixed decimals, ``—`` for missing,
+    integer columns as integers even where values are missing (nullable ``Int64``)."""
     escaped = frame.map(lambda value: value.replace("|", "\\|") if isinstance(value, str) else value)
     cells = escaped.astype(object).where(frame.notna(), None)
+    for column in frame.columns[[pd.api.types.is_integer_dtype(dtype) for dtype in frame.dtypes]]:
+        cells[column] = [None if pd.isna(value) else str(value) for value in frame[column]]
     return cells.to_markdown(index=False, floatfmt=f".{decimals}f", missingval="—") + "\n"

@@ -20,7 +20,8 @@ import pandas as pd
 
 from rlbench.config.params import Params, SuiteConfig
 from rlbench.reporting.published import (DIFFERENT_BUDGET, ENV_SUCCESSORS, PUBLISHED_MATCH, VERDICT_RULE,
-                                         published_label, published_results, published_statistic)
+                                         published_label, published_results, published_statistic,
+                                         published_steps)
 from rlbench.reporting.tables import markdown_table
 
 VERDICTS_DIR = "published_vs_ours"
@@ -74,7 +75,7 @@ def verdict_table(published: pd.DataFrame, suite_tables: Mapping[str, pd.DataFra
     rows = []
     for record, label, algo in _published_cells(published):
         env = ENV_SUCCESSORS.get(record.env_id, record.env_id)
-        steps = int(record.timesteps) if str(record.timesteps).isdigit() else None
+        steps = published_steps(record)
         matches = tested[(tested["published"] == label) & (tested["env"] == env) & (tested["ours"] == algo)]
         if not matches.empty:
             order = matches.assign(_seeds=-matches["our_seeds"].astype(int)).sort_values(["_seeds", "suite"])
@@ -115,8 +116,7 @@ def verdicts_markdown(table: pd.DataFrame, publish: Sequence[str]) -> str:
         "## Counts\n",
         markdown_table(verdict_counts(table)),
         "## Every published cell\n",
-        markdown_table(table.astype({"our_seeds": object}).assign(  # counts as integers, not with the table's decimals
-            our_seeds=[None if pd.isna(n) else str(n) for n in table["our_seeds"]])),
+        markdown_table(table),
     ])
 
 
