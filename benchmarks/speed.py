@@ -644,6 +644,31 @@ def run_batched_dqn(hyperparameters: dict[str, Any], seeds: int, schedule_steps:
     return Measurement(one_seed.env_steps * seeds, one_seed.cpu_s, one_seed.wall_s)
 
 
+def run_batched_gradient_steps(hyperparameters: dict[str, Any], seeds: int, schedule_steps: int,
+                               window: TimingWindow, env_id: str = ENV_ID) -> Measurement:
+    """Only the gradient steps of ``seeds`` batched seeds (each ten-seed step samples every seed's replay
+    minibatch, as in training): the batched mode's ceiling, its speed if stepping the environments,
+    acting and storing transitions were free. The replay is filled by the real batched loop up to the
+    window's start; the window's gradient steps are counted as the env steps of every seed they serve."""
+    from rlbench.agents.dqn_batched import BatchedDQN
+    from rlbench.envs.seed_vector import make_seed_vector_env
+    from rlbench.seeding import int_seed
+    from rlbench.training.batched import run_batched_loop
+
+    agents = [build_rlbench_agent("dqn", hyperparameters, schedule_steps, seed, env_id) for seed in range(seeds)]
+    batched = BatchedDQN(agents[0].config, [agent.context for agent in agents])
+    envs = make_seed_vector_env(env_id, [int_seed(c.seeds.env) for c in batched.contexts])
+    idle = StopwatchMonitor(Stopwatch(window))
+    run_batched_loop(batched, batched.contexts, [idle] * seeds, window.warmup_steps, envs)
+    per_env_step = batched.gradient_steps / batched.config.train_freq
+    n_gradient_steps = max(1, round(window.timed_steps * per_env_step))
+    cpu, wall = time.process_time(), time.perf_counter()
+    for _ in range(n_gradient_steps):
+        batched.gradient_step()
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    return Measurement(round(n_gradient_steps / per_env_step) * seeds, cpu, wall)
+
+
 def run_separate_dqn(hyperparameters: dict[str, Any], seeds: int, schedule_steps: int, window: TimingWindow,
                      env_id: str = ENV_ID) -> Measurement:
     """``seeds`` separate rlbench DQN runs one after another; their timed windows summed."""
@@ -680,8 +705,12 @@ def batched_seeds_group(settings: DQNSettings, options: Options, timed_steps: in
                        lambda: run_batched_dqn(values, seeds, settings.schedule_steps, window, vectorised_env=False)),
             Competitor("separate", f"{seeds} separate DQNAgent runs",
                        lambda: run_separate_dqn(values, seeds, settings.schedule_steps, window)),
+            Competitor("batched_gradient_only", f"the batched gradient steps alone ({seeds} seeds; env, acting and "
+                       "replay writes free): the batched mode's ceiling",
+                       lambda: run_batched_gradient_steps(values, seeds, settings.schedule_steps, window)),
         ],
-        ratios=[("batched", "separate"), ("batched_gym_envs", "separate"), ("batched", "batched_gym_envs")],
+        ratios=[("batched", "separate"), ("batched_gym_envs", "separate"), ("batched", "batched_gym_envs"),
+                ("batched_gradient_only", "separate"), ("batched", "batched_gradient_only")],
         window=window,
         settings={"seeds": seeds, "rlbench_hyperparameters": values},
         notes=notes,
