@@ -36,6 +36,10 @@ The versioned figures are four runs, one per topic (each about 15-40 min wall on
     python benchmarks/speed.py --groups reinforce_vs_a2c --out results/benchmarks/reinforce
     python benchmarks/speed.py --groups dqn_minatar dqn_atari --out results/benchmarks/pixels
     python benchmarks/speed.py --groups batched_seeds_minatar --out results/benchmarks/batched-minatar
+
+and the batched mode's ceiling (gradient steps alone) beside its full loop, measured on its own later:
+
+    python benchmarks/speed.py --groups batched_seeds_cleanrl --out results/benchmarks/batched-cleanrl
 """
 
 from __future__ import annotations
