@@ -629,20 +629,29 @@ def reinforce_vs_a2c_group(options: Options, timed_steps: int) -> CompetitorGrou
     )
 
 
-def run_batched_dqn(hyperparameters: dict[str, Any], seeds: int, schedule_steps: int, window: TimingWindow,
-                    vectorised_env: bool = True, env_id: str = ENV_ID) -> Measurement:
-    """``seeds`` seeds of rlbench DQN trained at once (``BatchedDQN`` in ``run_batched_loop``, the code
-    path of a suite's ``batch_seeds``); counts the env steps of every seed. ``vectorised_env=False`` steps
-    K gymnasium environments instead of the numpy CartPole (which equals them float for float)."""
+def build_batched_dqn(hyperparameters: dict[str, Any], seeds: int, schedule_steps: int, env_id: str = ENV_ID,
+                      vectorised_env: bool = True) -> tuple[Any, Any]:
+    """``seeds`` seeds of rlbench DQN as one ``BatchedDQN`` (each seed built as its separate run would be) and
+    their K environments, as a suite's ``batch_seeds`` builds them. ``vectorised_env=False`` steps K gymnasium
+    environments instead of the numpy CartPole (which equals them float for float)."""
     from rlbench.agents.dqn_batched import BatchedDQN
     from rlbench.envs.seed_vector import make_seed_vector_env
     from rlbench.seeding import int_seed
-    from rlbench.training.batched import run_batched_loop
 
     agents = [build_rlbench_agent("dqn", hyperparameters, schedule_steps, seed, env_id) for seed in range(seeds)]
     batched = BatchedDQN(agents[0].config, [agent.context for agent in agents])
-    stopwatch = Stopwatch(window)
     envs = make_seed_vector_env(env_id, [int_seed(c.seeds.env) for c in batched.contexts], vectorised_env)
+    return batched, envs
+
+
+def run_batched_dqn(hyperparameters: dict[str, Any], seeds: int, schedule_steps: int, window: TimingWindow,
+                    vectorised_env: bool = True, env_id: str = ENV_ID) -> Measurement:
+    """``seeds`` seeds of rlbench DQN trained at once (``BatchedDQN`` in ``run_batched_loop``, the code
+    path of a suite's ``batch_seeds``); counts the env steps of every seed."""
+    from rlbench.training.batched import run_batched_loop
+
+    batched, envs = build_batched_dqn(hyperparameters, seeds, schedule_steps, env_id, vectorised_env)
+    stopwatch = Stopwatch(window)
     run_batched_loop(batched, batched.contexts, [StopwatchMonitor(stopwatch)] * seeds, window.end, envs)
     one_seed = stopwatch.measurement()
     return Measurement(one_seed.env_steps * seeds, one_seed.cpu_s, one_seed.wall_s)
@@ -654,15 +663,10 @@ def run_batched_gradient_steps(hyperparameters: dict[str, Any], seeds: int, sche
     minibatch, as in training): the batched mode's ceiling, its speed if stepping the environments,
     acting and storing transitions were free. The replay is filled by the real batched loop up to the
     window's start; the window's gradient steps are counted as the env steps of every seed they serve."""
-    from rlbench.agents.dqn_batched import BatchedDQN
-    from rlbench.envs.seed_vector import make_seed_vector_env
-    from rlbench.seeding import int_seed
     from rlbench.training.batched import run_batched_loop
 
-    agents = [build_rlbench_agent("dqn", hyperparameters, schedule_steps, seed, env_id) for seed in range(seeds)]
-    batched = BatchedDQN(agents[0].config, [agent.context for agent in agents])
-    envs = make_seed_vector_env(env_id, [int_seed(c.seeds.env) for c in batched.contexts])
-    idle = StopwatchMonitor(Stopwatch(window))
+    batched, envs = build_batched_dqn(hyperparameters, seeds, schedule_steps, env_id)
+    idle = StopwatchMonitor(Stopwatch(window))  # the loop stops at the window's start: nothing is timed there
     run_batched_loop(batched, batched.contexts, [idle] * seeds, window.warmup_steps, envs)
     per_env_step = batched.gradient_steps / batched.config.train_freq
     n_gradient_steps = max(1, round(window.timed_steps * per_env_step))
