@@ -1,5 +1,8 @@
 """The launcher: skip finished runs, execute the rest on a backend, write every result, retry, report.
 
+A run another suite already finished with the same run id (same config, code and execution mode)
+is copied from there rather than trained again (:meth:`RunStore.adopt_run`).
+
 Workers only compute; this process writes every result through the store, so a run executed on a
 local worker or on a remote Ray node ends up as the same files. A run is retried ``retries`` times
 when it raises (or its worker dies) and then recorded as failed with its traceback; the other runs
@@ -35,13 +38,16 @@ class LaunchReport:
     """Runs already finished before this launch (not redone)."""
     unverified: list[tuple[str, str]] = field(default_factory=list)
     """(run, reason) of runs found on disk that failed verification, so were trained again."""
+    adopted: list[tuple[str, str]] = field(default_factory=list)
+    """(run, suite) of runs copied from another suite's finished run with the same run id (not retrained)."""
     completed: list[str] = field(default_factory=list)
     """Runs executed and written by this launch."""
     failed: list[tuple[str, str]] = field(default_factory=list)
     """(run, reason) of runs that failed after their retries."""
 
     def summary(self) -> str:
-        lines = [f"{len(self.completed)} run(s) trained, {len(self.skipped)} already finished, {len(self.failed)} failed"]
+        lines = [f"{len(self.completed)} run(s) trained, {len(self.skipped)} already finished, "
+                 f"{len(self.adopted)} taken from other suites, {len(self.failed)} failed"]
         lines += [f"  RETRAINED {key}: it failed verification ({reason})" for key, reason in self.unverified]
         lines += [f"  FAILED {key}: {reason}" for key, reason in self.failed]
         return "\n".join(lines)
@@ -83,6 +89,11 @@ def _launch_locked(specs: list[RunSpec], store: RunStore, backend: str, workers:
         problem = store.verify(spec)
         if problem is None:
             report.skipped.append(spec.key)
+            continue
+        source = store.same_run_elsewhere(spec)
+        if source is not None:  # same run id: same config, code and mode, so the same numbers
+            store.adopt_run(spec, source)
+            report.adopted.append((spec.key, source.suite))
             continue
         todo.append(spec)
         if store.run_dir(spec).is_dir():  # on disk but damaged, incomplete or stale: say so, then retrain

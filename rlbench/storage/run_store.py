@@ -21,6 +21,7 @@ The store reads what training wrote; it never imports an agent or recomputes a r
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import os
@@ -148,7 +149,42 @@ class RunStore:
             if not _writer_alive(entry.name.split("-", 1)[0]):
                 shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
 
+    def same_run_elsewhere(self, spec: RunSpec) -> RunSpec | None:
+        """A finished, verified run of another suite with ``spec``'s run id, as that suite's spec, or None.
+
+        Equal run ids mean equal config, code, package versions and execution mode, so the run's
+        numbers are the ones ``spec`` would produce (on the same processor model); suites are searched
+        in name order, so the choice never depends on the file system.
+        """
+        runs = self.root / "runs"
+        if not runs.is_dir():
+            return None
+        for suite_dir in sorted(runs.iterdir(), key=lambda path: path.name):
+            if suite_dir.name == spec.suite or suite_dir.name.startswith("."):
+                continue
+            other = dataclasses.replace(spec, suite=suite_dir.name)
+            directory = self.run_dir(other)
+            if directory.is_dir() and verify_run(directory, other) is None:
+                return other
+        return None
+
     # -- writing ---------------------------------------------------------------------------
+    def adopt_run(self, spec: RunSpec, source: RunSpec) -> Path:
+        """Write ``source``'s finished run (another suite's, same run id) as ``spec``'s finished run.
+
+        The data files are copied byte for byte; ``config.json`` names ``spec``'s suite; the
+        provenance is the source's, plus ``adopted_from`` naming the suite that trained it.
+        """
+        if source.run_id != spec.run_id or verify_run(self.run_dir(source), source) is not None:
+            raise RlbenchError(f"run {source.suite}/{source.key} is not a finished run of {spec.key}'s id {spec.run_id}")
+        directory = self.run_dir(source)
+        config = json.loads((directory / "config.json").read_bytes().decode("utf-8"))
+        manifest = json.loads((directory / MANIFEST).read_bytes().decode("utf-8"))
+        files = {name: (directory / name).read_bytes() for name in _COLUMNS}
+        files["config.json"] = json_bytes(spec.resolved_config(config["env_info"]))
+        provenance = {key: value for key, value in _read_json(self.provenance_path(source)).items() if key != "run_id"}
+        return self._publish(spec, files, manifest["evaluation_steps"], {**provenance, "adopted_from": source.suite})
+
     def write_run(self, spec: RunSpec, env_info: dict[str, Any], eval_rows: Iterable[tuple],
                   train_rows: Iterable[tuple], provenance: dict[str, Any], evaluation_steps: Sequence[int],
                   diagnostic_rows: Iterable[tuple] = ()) -> Path:
@@ -157,15 +193,20 @@ class RunStore:
         ``evaluation_steps`` is the schedule the run was evaluated on; the manifest records it and
         the files' checksums, and is written last.
         """
-        self.staging.mkdir(parents=True, exist_ok=True)
-        tmp = self.staging / f"{writer_token()}-{spec.run_id}-{uuid.uuid4().hex[:8]}"
-        tmp.mkdir()
         files = {
             "eval.csv": _csv(EVAL_COLUMNS, eval_rows).encode("utf-8"),
             "train.csv": _csv(TRAIN_COLUMNS, train_rows).encode("utf-8"),
             "diagnostics.csv": _csv(DIAGNOSTIC_COLUMNS, diagnostic_rows).encode("utf-8"),
             "config.json": json_bytes(spec.resolved_config(env_info)),
         }
+        return self._publish(spec, files, evaluation_steps, provenance)
+
+    def _publish(self, spec: RunSpec, files: dict[str, bytes], evaluation_steps: Sequence[int],
+                 provenance: dict[str, Any]) -> Path:
+        """Build the run directory in staging (manifest last), verify it, and rename it into place."""
+        self.staging.mkdir(parents=True, exist_ok=True)
+        tmp = self.staging / f"{writer_token()}-{spec.run_id}-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
         for name, data in files.items():
             write_bytes_atomic(tmp / name, data)
         write_bytes_atomic(tmp / MANIFEST, json_bytes(build_manifest(spec, evaluation_steps, files)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -51,6 +52,34 @@ def test_parallel_equals_serial(params, tmp_path):
     assert provenance["run_id"] == specs[0].run_id and provenance["machine"]["cpu_id"].count("/") == 3
     again = launch(specs, parallel, backend="process", workers=2, progress=False)
     assert again.completed == [] and len(again.skipped) == len(specs)
+
+
+def test_run_finished_by_another_suite_is_taken_not_retrained(params, tmp_path):
+    """A suite whose run has the id of another suite's finished run copies it: same data bytes, its own
+    config naming its suite, provenance saying where it came from; a run with another id is trained."""
+    smoke = plan_suite(params, "smoke").runs
+    store = RunStore(tmp_path)
+    reinforce = [spec for spec in smoke if spec.algo == "reinforce"]
+    assert not launch(reinforce, store, backend="serial", progress=False).failed
+    twin = dataclasses.replace(params.suites["smoke"], name="twin")
+    twin_params = dataclasses.replace(params, suites={**params.suites, "twin": twin})
+    specs = [spec for spec in plan_suite(twin_params, "twin").runs if spec.algo in ("reinforce", "reinforce_baseline")]
+    report = launch(specs, store, backend="serial", progress=False)
+    assert report.adopted == [(spec.key, "smoke") for spec in specs if spec.algo == "reinforce"]
+    assert sorted(report.completed) == sorted(spec.key for spec in specs if spec.algo == "reinforce_baseline")
+    for spec in (spec for spec in specs if spec.algo == "reinforce"):
+        source = dataclasses.replace(spec, suite="smoke")
+        assert store.is_finished(spec) and spec.run_id == source.run_id
+        for name in ("eval.csv", "train.csv", "diagnostics.csv"):
+            assert (store.run_dir(spec) / name).read_bytes() == (store.run_dir(source) / name).read_bytes()
+        assert yaml.safe_load((store.run_dir(spec) / "config.json").read_text())["suite"] == "twin"
+        assert yaml.safe_load(store.provenance_path(spec).read_text())["adopted_from"] == "smoke"
+    # A damaged source is never copied: the run is trained instead.
+    victim = [spec for spec in specs if spec.algo == "reinforce"][0]
+    shutil.rmtree(store.run_dir(victim))
+    (store.run_dir(dataclasses.replace(victim, suite="smoke")) / "eval.csv").write_text("step,episode,return,length\n")
+    again = launch(specs, store, backend="serial", progress=False)
+    assert again.adopted == [] and again.completed == [victim.key]
 
 
 def test_crashing_run_is_retried_then_reported(tmp_path):
