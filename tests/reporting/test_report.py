@@ -9,7 +9,7 @@ import pytest
 from rlbench.config.plan import plan_suite
 from rlbench.reporting.analysis import analyze_suite, count_failed_runs
 from rlbench.reporting.figures import save_figure
-from rlbench.reporting.leaderboard import displayed
+from rlbench.reporting.leaderboard import displayed, leaderboard_note
 from rlbench.reporting.plots import algorithm_styles
 from rlbench.reporting.report import SECTIONS, render_html, render_markdown
 from rlbench.scores.normalization import COLUMNS
@@ -49,6 +49,14 @@ def test_leaderboard_ranks_by_iqm_with_poi_over_best_builtin(analysis):
     assert np.isnan(top["poi_vs_best_builtin"])
     # One environment: the median is the mean again and is not shown; no best built-in: no poi columns.
     assert "median" not in displayed(board).columns and "poi_vs_best_builtin" not in displayed(board).columns
+
+
+def test_a_suite_of_one_algorithm_says_so_instead_of_ranking_it(analysis):
+    runs = synthetic_runs()
+    alone = analyze_suite(runs[runs["algo"] == "dqn"], NORMALIZATION, {"dqn": "DQN (rlbench)"}, [], [], seed=0, reps=50)
+    note = leaderboard_note(alone.tables["leaderboard"])
+    assert "`dqn` is the suite's only algorithm" in note and "clearly better" not in note.split("Rows are")[1]
+    assert "`dqn` is clearly better than every other algorithm." in leaderboard_note(analysis.tables["leaderboard"])
 
 
 def test_per_env_sample_efficiency_and_censoring(analysis):
