@@ -46,8 +46,8 @@ class LaunchReport:
     """(run, reason) of runs that failed after their retries."""
 
     def summary(self) -> str:
-        lines = [f"{len(self.completed)} run(s) trained, {len(self.skipped)} already finished, "
-                 f"{len(self.adopted)} taken from other suites, {len(self.failed)} failed"]
+        lines = [f"{len(self.completed)} run(s) trained, {len(self.skipped)} already finished, {len(self.failed)} failed"
+                 + (f", {len(self.adopted)} taken from other suites' finished runs" if self.adopted else "")]
         lines += [f"  RETRAINED {key}: it failed verification ({reason})" for key, reason in self.unverified]
         lines += [f"  FAILED {key}: {reason}" for key, reason in self.failed]
         return "\n".join(lines)
