@@ -93,9 +93,14 @@ def leaderboard_note(board: pd.DataFrame) -> str:
         top = f"No algorithm is clearly better than all others; rank 1 is shared by {', '.join(f'`{a}`' for a in ranked)}."
     else:
         top = "No algorithm is clearly better than all others."
-    poi = (f" `poi_vs_best_builtin` = P(row > `{best}`), the one built-in algorithm clearly better than every other "
-           "built-in one." if best else "" if len(board) == 1 else " No built-in algorithm is clearly better than every other built-in one, so no "
-           "probability of improvement over a \"best\" is shown (all pairs: the probability-of-improvement table).")
+    if best:
+        poi = (f" `poi_vs_best_builtin` = P(row > `{best}`), the one built-in algorithm clearly better than every "
+               "other built-in one.")
+    elif len(board) == 1:
+        poi = ""
+    else:
+        poi = (" No built-in algorithm is clearly better than every other built-in one, so no probability of "
+               "improvement over a \"best\" is shown (all pairs: the probability-of-improvement table).")
     median = (f" The median is not shown: with {tasks} environment(s) it is the mean again."
               if tasks < MEDIAN_NEEDS_TASKS else "")
     return (f"Rank rule: {RANK_RULE}. Rows are ordered by rank, then by IQM of normalised final score (95% "

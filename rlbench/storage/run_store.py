@@ -164,7 +164,8 @@ class RunStore:
                 continue
             other = dataclasses.replace(spec, suite=suite_dir.name)
             directory = self.run_dir(other)
-            if directory.is_dir() and verify_run(directory, other) is None:
+            # A run is finished with its provenance in place (see _publish); one without is not copied.
+            if directory.is_dir() and self.provenance_path(other).is_file() and verify_run(directory, other) is None:
                 return other
         return None
 

@@ -80,6 +80,12 @@ def test_run_finished_by_another_suite_is_taken_not_retrained(params, tmp_path):
     (store.run_dir(dataclasses.replace(victim, suite="smoke")) / "eval.csv").write_text("step,episode,return,length\n")
     again = launch(specs, store, backend="serial", progress=False)
     assert again.adopted == [] and again.completed == [victim.key]
+    # Nor is a source whose provenance is missing (the store writes it before the run directory).
+    other = [spec for spec in specs if spec.algo == "reinforce"][1]
+    shutil.rmtree(store.run_dir(other))
+    store.provenance_path(dataclasses.replace(other, suite="smoke")).unlink()
+    third = launch(specs, store, backend="serial", progress=False)
+    assert third.adopted == [] and third.completed == [other.key]
 
 
 def test_crashing_run_is_retried_then_reported(tmp_path):
