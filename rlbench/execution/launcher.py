@@ -1,7 +1,7 @@
 """The launcher: skip finished runs, execute the rest on a backend, write every result, retry, report.
 
 A run another suite already finished with the same run id (same config, code and execution mode)
-is copied from there rather than trained again (:meth:`RunStore.adopt_run`).
+is copied from there rather than trained again (:meth:`RunStore.adopt_from_other_suite`).
 
 Workers only compute; this process writes every result through the store, so a run executed on a
 local worker or on a remote Ray node ends up as the same files. A run is retried ``retries`` times
@@ -90,10 +90,9 @@ def _launch_locked(specs: list[RunSpec], store: RunStore, backend: str, workers:
         if problem is None:
             report.skipped.append(spec.key)
             continue
-        source = store.same_run_elsewhere(spec)
-        if source is not None:  # same run id: same config, code and mode, so the same numbers
-            store.adopt_run(spec, source)
-            report.adopted.append((spec.key, source.suite))
+        source_suite = store.adopt_from_other_suite(spec)
+        if source_suite is not None:  # same run id: same config, code and mode, so the same numbers
+            report.adopted.append((spec.key, source_suite))
             continue
         todo.append(spec)
         if store.run_dir(spec).is_dir():  # on disk but damaged, incomplete or stale: say so, then retrain

@@ -85,22 +85,22 @@ def leaderboard_note(board: pd.DataFrame) -> str:
     best = board.attrs.get("best_builtin")
     tasks = board.attrs.get("tasks", 0)
     ranked = board[board["rank"] == 1]["algo"].tolist() if not board.empty else []
-    if len(board) == 1:
-        top = f"`{board['algo'].iloc[0]}` is the suite's only algorithm: its rank compares it with nothing."
-    elif board.attrs.get("best"):
-        top = f"`{board.attrs['best']}` is clearly better than every other algorithm."
-    elif len(ranked) > 1:
-        top = f"No algorithm is clearly better than all others; rank 1 is shared by {', '.join(f'`{a}`' for a in ranked)}."
+    if len(board) == 1:  # nothing to rank against, and no other built-in to be best among
+        top, poi = f"`{board['algo'].iloc[0]}` is the suite's only algorithm: its rank compares it with nothing.", ""
     else:
-        top = "No algorithm is clearly better than all others."
-    if best:
-        poi = (f" `poi_vs_best_builtin` = P(row > `{best}`), the one built-in algorithm clearly better than every "
-               "other built-in one.")
-    elif len(board) == 1:
-        poi = ""
-    else:
-        poi = (" No built-in algorithm is clearly better than every other built-in one, so no probability of "
-               "improvement over a \"best\" is shown (all pairs: the probability-of-improvement table).")
+        if board.attrs.get("best"):
+            top = f"`{board.attrs['best']}` is clearly better than every other algorithm."
+        elif len(ranked) > 1:
+            shared = ", ".join(f"`{a}`" for a in ranked)
+            top = f"No algorithm is clearly better than all others; rank 1 is shared by {shared}."
+        else:
+            top = "No algorithm is clearly better than all others."
+        if best:
+            poi = (f" `poi_vs_best_builtin` = P(row > `{best}`), the one built-in algorithm clearly better than every "
+                   "other built-in one.")
+        else:
+            poi = (" No built-in algorithm is clearly better than every other built-in one, so no probability of "
+                   "improvement over a \"best\" is shown (all pairs: the probability-of-improvement table).")
     median = (f" The median is not shown: with {tasks} environment(s) it is the mean again."
               if tasks < MEDIAN_NEEDS_TASKS else "")
     return (f"Rank rule: {RANK_RULE}. Rows are ordered by rank, then by IQM of normalised final score (95% "

@@ -149,42 +149,34 @@ class RunStore:
             if not _writer_alive(entry.name.split("-", 1)[0]):
                 shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
 
-    def same_run_elsewhere(self, spec: RunSpec) -> RunSpec | None:
-        """A finished, verified run of another suite with ``spec``'s run id, as that suite's spec, or None.
+    # -- writing ---------------------------------------------------------------------------
+    def adopt_from_other_suite(self, spec: RunSpec) -> str | None:
+        """Copy a finished run of another suite with ``spec``'s run id as ``spec``'s finished run; return
+        that suite's name, or None when no suite has one.
 
-        Equal run ids mean equal config, code, package versions and execution mode, so the run's
-        numbers are the ones ``spec`` would produce (on the same processor model); suites are searched
-        in name order, so the choice never depends on the file system.
+        Equal run ids mean equal config, code, package versions and execution mode, so the run's numbers
+        are the ones ``spec`` would produce (on the same processor model). Suites are searched in name
+        order, so the choice never depends on the file system; only a run that verifies, with its
+        provenance in place (see ``_publish``), is copied. The data files are copied byte for byte,
+        ``config.json`` names ``spec``'s suite, and the provenance is the source's plus ``adopted_from``.
         """
         runs = self.root / "runs"
         if not runs.is_dir():
             return None
-        for suite_dir in sorted(runs.iterdir(), key=lambda path: path.name):
-            if suite_dir.name == spec.suite or suite_dir.name.startswith("."):
+        for suite_dir in sorted(runs.iterdir()):
+            source = dataclasses.replace(spec, suite=suite_dir.name)
+            directory = self.run_dir(source)
+            if (source.suite == spec.suite or not directory.is_dir() or not self.provenance_path(source).is_file()
+                    or verify_run(directory, source) is not None):
                 continue
-            other = dataclasses.replace(spec, suite=suite_dir.name)
-            directory = self.run_dir(other)
-            # A run is finished with its provenance in place (see _publish); one without is not copied.
-            if directory.is_dir() and self.provenance_path(other).is_file() and verify_run(directory, other) is None:
-                return other
+            config = json.loads((directory / "config.json").read_bytes().decode("utf-8"))
+            manifest = json.loads((directory / MANIFEST).read_bytes().decode("utf-8"))
+            files = {name: (directory / name).read_bytes() for name in _COLUMNS}
+            files["config.json"] = json_bytes(spec.resolved_config(config["env_info"]))
+            provenance = {k: v for k, v in _read_json(self.provenance_path(source)).items() if k != "run_id"}
+            self._publish(spec, files, manifest["evaluation_steps"], {**provenance, "adopted_from": source.suite})
+            return source.suite
         return None
-
-    # -- writing ---------------------------------------------------------------------------
-    def adopt_run(self, spec: RunSpec, source: RunSpec) -> Path:
-        """Write ``source``'s finished run (another suite's, same run id) as ``spec``'s finished run.
-
-        The data files are copied byte for byte; ``config.json`` names ``spec``'s suite; the
-        provenance is the source's, plus ``adopted_from`` naming the suite that trained it.
-        """
-        if source.run_id != spec.run_id or verify_run(self.run_dir(source), source) is not None:
-            raise RlbenchError(f"run {source.suite}/{source.key} is not a finished run of {spec.key}'s id {spec.run_id}")
-        directory = self.run_dir(source)
-        config = json.loads((directory / "config.json").read_bytes().decode("utf-8"))
-        manifest = json.loads((directory / MANIFEST).read_bytes().decode("utf-8"))
-        files = {name: (directory / name).read_bytes() for name in _COLUMNS}
-        files["config.json"] = json_bytes(spec.resolved_config(config["env_info"]))
-        provenance = {key: value for key, value in _read_json(self.provenance_path(source)).items() if key != "run_id"}
-        return self._publish(spec, files, manifest["evaluation_steps"], {**provenance, "adopted_from": source.suite})
 
     def write_run(self, spec: RunSpec, env_info: dict[str, Any], eval_rows: Iterable[tuple],
                   train_rows: Iterable[tuple], provenance: dict[str, Any], evaluation_steps: Sequence[int],
