@@ -60,7 +60,10 @@ def process_pool(tasks: list[Task], options: WorkerOptions, workers: int) -> Ite
                 solo.update(task[0].run_id for task in lost)
                 pending[:0] = lost
         finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+            # Wait for the pool's manager thread when nothing runs (the usual end): left running, it races
+            # CPython 3.11's exit hook and prints "Bad file descriptor". With runs in flight (the consumer
+            # stopped early, or the pool broke) waiting could mean a whole training, so don't.
+            pool.shutdown(wait=not in_flight, cancel_futures=True)
 
 
 def ray_tasks(tasks: list[Task], options: WorkerOptions, workers: int) -> Iterator[Outcome]:

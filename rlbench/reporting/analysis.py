@@ -133,11 +133,18 @@ def count_failed_runs(
     return filled, table.reset_index(drop=True)
 
 
+PROFILE_FLOOR = -1.0
+"""Lowest performance-profile threshold: a run more than one (reference - random) below random is off the
+profile's left edge, where the profile reads as the fraction of runs above this floor."""
+
+
 def profile_thresholds(scores: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Performance-profile thresholds spanning the scores (and 0 to 1), so the part where algorithms differ fills
-    the plot instead of a fixed range."""
+    """Performance-profile thresholds spanning the scores (and 0 to 1, but not below :data:`PROFILE_FLOOR`), so
+    the part where algorithms differ fills the plot: one collapsed run at -11 would otherwise squash 0 to 1 into
+    a tenth of the width."""
     values = np.concatenate([np.ravel(m) for m in scores.values()])
-    low, high = min(0.0, float(values.min())), max(1.0, float(values.max()))
+    low = max(PROFILE_FLOOR, min(0.0, float(values.min())))
+    high = max(1.0, float(values.max()))
     pad = 0.02 * (high - low)  # the last drop (at the best score) stays visible
     return np.linspace(low - pad, high + pad, TAU_POINTS)
 
@@ -267,4 +274,4 @@ def analyze_suite(
     return result
 
 
-__all__ = ["SuiteAnalysis", "analyze_suite", "count_failed_runs", "profile_thresholds"]
+__all__ = ["PROFILE_FLOOR", "SuiteAnalysis", "analyze_suite", "count_failed_runs", "profile_thresholds"]

@@ -46,6 +46,7 @@ __all__ = [
     "plot_sample_efficiency",
     "plot_learning_curves",
     "plot_seed_variance",
+    "curve_range",
 ]
 
 Color = Any
@@ -140,6 +141,33 @@ def _legend_outside(fig: Figure, order: Sequence[str], styles: Mapping[str, Styl
 
 def _new_figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), layout="constrained")
+
+
+def _steps_axis(ax: Axes) -> None:
+    """Environment steps as 50k, 1M (full numbers run into each other past 100,000)."""
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(5, integer=True))
+    ax.xaxis.set_major_formatter(matplotlib.ticker.EngFormatter(sep=""))
+
+
+CURVE_RANGE_QUANTILES = (0.02, 0.98)
+"""A learning-curve panel's core range: these quantiles of the seed curves' values, and every mean curve whole."""
+
+FAR_BEYOND = 0.5
+"""A seed value further than this fraction of the core range beyond it is cut from the panel (drawn to the edge)."""
+
+
+def curve_range(values: np.ndarray, means: np.ndarray) -> tuple[float, float]:
+    """The y range of a learning-curve panel: every seed value except those far beyond the core range
+    (:data:`CURVE_RANGE_QUANTILES` of the values, widened to hold every mean curve; :data:`FAR_BEYOND`), plus a
+    5% margin. One collapsed seed (a LunarLander run at -9,000) would otherwise squash the range where the
+    algorithms differ; the means (what the panel compares) are always shown whole."""
+    low, high = np.quantile(values, CURVE_RANGE_QUANTILES)
+    low, high = min(float(low), float(means.min())), max(float(high), float(means.max()))
+    reach = FAR_BEYOND * (high - low)
+    near = values[(values >= low - reach) & (values <= high + reach)]
+    low, high = min(low, float(near.min())), max(high, float(near.max()))
+    pad = 0.05 * (high - low) if high > low else max(1.0, abs(high)) * 0.05
+    return low - pad, high + pad
 
 
 def _interval_rows(
@@ -289,6 +317,7 @@ def plot_sample_efficiency(
             ax.fill_between(grid, band.lower, band.upper, color=style.color, alpha=0.15, linewidth=0)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
+        _steps_axis(ax)
         _legend_outside(fig, order, palette, names)
     return fig
 
@@ -310,7 +339,8 @@ def plot_learning_curves(
     ylabel: str = "Evaluation return",
     log_y: bool = False,
 ) -> Figure:
-    """Per-environment learning curves: mean over seeds with a 95 % bootstrap CI band, each seed faint.
+    """Per-environment learning curves: mean over seeds with a 95 % bootstrap CI band, each seed faint; the y
+    range of each panel is :func:`curve_range` (linear axes).
 
     ``frame`` is the run store's long evaluation frame (``algo, env, seed, step, episode,
     return``); evaluation episodes are first averaged per run and evaluation step. The CI band is
@@ -343,8 +373,14 @@ def plot_learning_curves(
             ax.set_title(env)
             ax.set_xlabel("Environment steps")
             ax.set_ylabel(ylabel)
+            _steps_axis(ax)
             if log_y:
                 ax.set_yscale("log")
+            else:
+                panel = runs[runs["env"] == env]
+                means = panel.groupby(["algo", "step"])["return"].mean().to_numpy()
+                if means.size and np.isfinite(means).all():
+                    ax.set_ylim(*curve_range(panel["return"].to_numpy(), means))
         for ax in axes[len(env_order):]:
             ax.set_visible(False)
         _legend_outside(fig, algo_order, palette, names, markers=False)

@@ -17,10 +17,12 @@ from pathlib import Path
 import pandas as pd
 from markdown_it import MarkdownIt
 
+from rlbench.reporting.analysis import PROFILE_FLOOR
 from rlbench.reporting.caveats import normalisation_statement
 from rlbench.reporting.diagnostics import DESCRIPTIONS
 from rlbench.reporting.glossary import glossary_markdown
 from rlbench.reporting.leaderboard import displayed, execution_statement, leaderboard_note, protocol_statement
+from rlbench.reporting.plots import CURVE_RANGE_QUANTILES, FAR_BEYOND
 from rlbench.reporting.policy import FAILURE_POLICY, MEANINGFUL_DIFFERENCE
 from rlbench.reporting.published import ATARI100K_NOTE, VERDICT_RULE
 from rlbench.stats.power import ALPHA, POWER
@@ -35,6 +37,46 @@ SECTIONS = (
     "Per-environment results", "Probability of improvement", "Seed variance", "Seeds needed", "Sample efficiency",
     "Diagnostics", "Figures", "Published vs ours", "Hyperparameters", "Provenance", "Failed runs",
 )
+
+
+FIGURE_CAPTIONS = {
+    "interval_estimates": "Aggregate metrics of the normalised final scores (all seeds x environments) with 95% "
+                          "stratified-bootstrap CIs, rows in leaderboard order; higher is better except for the "
+                          "optimality gap.",
+    "performance_profiles": "Fraction of runs (seeds x environments) whose normalised final score exceeds the "
+                            "threshold, with pointwise 95% CIs: a curve above another is better at that threshold. "
+                            "Thresholds run from the worst score (but not below {floor:g}: runs below lie off the left "
+                            "edge) to the best.",
+    "probability_of_improvement": "P(X > Y) of the first row of the leaderboard (X) over every other algorithm (Y), "
+                                  "with 95% bootstrap CIs; an interval wholly right of 0.5 (dashed) means X is clearly "
+                                  "better than Y.",
+    "learning_curves": "Raw evaluation return against environment steps per environment: the mean over seeds (thick) "
+                       "with its 95% bootstrap CI, each seed a faint line. Each panel shows every mean whole and every "
+                       "seed value not far beyond the {low:.0%} to {high:.0%} quantiles of the values (by more than "
+                       "{far:.0%} of their spread); a collapsed seed's line leaves the panel.",
+    "seed_variance": "Final raw return of every seed (one marker each) over a box plot (median, quartiles, whiskers "
+                     "to 1.5 IQR) per algorithm and environment: the spread a single-seed claim would hide.",
+    "sample_efficiency": "IQM over seeds of the normalised evaluation score at every evaluation step on {env}, with "
+                         "95% stratified-bootstrap CIs.",
+}
+"""One line under each figure of the report saying what it shows (keyed by figure name, or its prefix before
+the environment for per-environment figures)."""
+
+
+def figure_caption(name: str) -> str:
+    """The caption of figure ``name`` (empty for a figure without one, e.g. a diagnostic's own)."""
+    if name in FIGURE_CAPTIONS:
+        low, high = CURVE_RANGE_QUANTILES
+        return FIGURE_CAPTIONS[name].format(floor=PROFILE_FLOOR, low=low, high=high, far=FAR_BEYOND)
+    for key, caption in FIGURE_CAPTIONS.items():
+        if "{env}" in caption and name.startswith(key + "_"):
+            return caption.format(env=name[len(key) + 1:])
+    return ""
+
+
+def _figure_markdown(name: str) -> str:
+    caption = figure_caption(name)
+    return f"### {name.replace('_', ' ')}\n\n![{name}]({name}.png)\n" + (f"\n{caption}\n" if caption else "")
 
 
 def _table(frame: pd.DataFrame | None, empty: str = "_none_") -> str:
@@ -117,7 +159,7 @@ def render_markdown(
     out.append("## Diagnostics\n")
     out.append(_diagnostics_section(tables.get("diagnostics")))
     out.append("## Figures\n")
-    out.extend(f"### {name.replace('_', ' ')}\n\n![{name}]({name}.png)\n" for name in figure_names)
+    out.extend(_figure_markdown(name) for name in figure_names)
     out.append("## Published vs ours\n")
     out.append("Published numbers (sources: `rlbench/data/PUBLISHED_SOURCES.md`) use their own protocols and budgets, "
                "written next to them; ours are raw final evaluation returns under rlbench's protocol. "

@@ -12,7 +12,9 @@ from matplotlib.figure import Figure
 
 from rlbench.errors import RlbenchError
 from rlbench.reporting.figures import save_figure
+from rlbench.reporting.analysis import PROFILE_FLOOR, profile_thresholds
 from rlbench.reporting.plots import (
+    curve_range,
     plot_interval_estimates,
     plot_learning_curves,
     plot_performance_profiles,
@@ -119,3 +121,42 @@ def test_plot_subsets_and_unknown_names() -> None:
         plot_probability_of_improvement(
             probability_of_improvement(scores(), seed=0, reps=REPS), pairs=[("DQN", "SAC")]
         )
+
+
+def test_learning_curve_panel_is_not_squashed_by_one_collapsed_seed() -> None:
+    """A seed that collapses far below the others leaves the panel; the means all stay inside it."""
+    rng = np.random.RandomState(3)
+    frame = pd.DataFrame(
+        [(algo, "Acrobot-v1", seed, step, 0, step / 10 + rng.normal(0, 20))
+         for algo in ("DQN", "PPO") for seed in range(20) for step in (0, 500, 1000, 1500)],
+        columns=["algo", "env", "seed", "step", "episode", "return"],
+    )
+    collapsed = (frame["algo"] == "DQN") & (frame["seed"] == 0) & (frame["step"] == 1000)
+    frame.loc[collapsed, "return"] = -9000.0
+    fig = plot_learning_curves(frame, seed=0, n_boot=REPS, envs=["Acrobot-v1"])
+    low, high = fig.axes[0].get_ylim()
+    means = frame.groupby(["algo", "step"])["return"].mean()
+    assert low <= means.min() and high >= means.max()  # the DQN mean at step 1000 (near -360) included
+    assert -9000.0 < low < means.min() - 0.01 * (means.max() - means.min())  # the collapsed seed's value is not
+    assert low > means.min() - 0.1 * (means.max() - means.min())
+
+
+def test_curve_range_holds_the_quantiles_and_every_mean() -> None:
+    values = np.concatenate([np.linspace(0.0, 100.0, 99), [-1e4]])
+    low, high = curve_range(values, means=np.array([10.0, 90.0]))
+    assert -1e4 < low < 0.0 and 100.0 <= high < 106.0
+    low, high = curve_range(values, means=np.array([-500.0, 50.0]))
+    assert low < -500.0 and low > -1e4
+    assert curve_range(np.full(5, 500.0), np.array([500.0])) == (475.0, 525.0)
+    best_seed = np.concatenate([np.linspace(0.0, 100.0, 99), [130.0]])  # beyond the 98% quantile, but near
+    assert curve_range(best_seed, means=np.array([50.0]))[1] > 130.0
+
+
+def test_profile_thresholds_span_the_scores_down_to_the_floor() -> None:
+    near = profile_thresholds({"a": np.array([[0.2, 1.3]]), "b": np.array([[-0.5, 0.9]])})
+    assert near[0] < -0.5 and near[-1] > 1.3  # every score inside, with a margin
+    assert near[0] > -0.6
+    far = profile_thresholds({"a": np.array([[-11.0, 1.0]])})
+    assert np.isclose(far[0], PROFILE_FLOOR - 0.02 * (1.0 - PROFILE_FLOOR))  # a collapsed run lies off the edge
+    ones = profile_thresholds({"a": np.array([[0.5, 0.5]])})
+    assert ones[0] < 0.0 and ones[-1] > 1.0  # 0 (random) to 1 (reference) always shown

@@ -11,7 +11,7 @@ from rlbench.reporting.analysis import analyze_suite, count_failed_runs
 from rlbench.reporting.figures import save_figure
 from rlbench.reporting.leaderboard import displayed, leaderboard_note
 from rlbench.reporting.plots import algorithm_styles
-from rlbench.reporting.report import SECTIONS, render_html, render_markdown
+from rlbench.reporting.report import SECTIONS, figure_caption, render_html, render_markdown
 from rlbench.scores.normalization import COLUMNS
 from rlbench.storage.run_store import Failure
 
@@ -79,6 +79,10 @@ def test_report_contains_every_section(analysis, params, tmp_path):
     assert "- `rank`: shared rank" in markdown and "- `auc`:" in markdown and "- `seed_std`:" in markdown
     assert "ties count half" in markdown and "**Median.** With 1 environment(s)" in markdown
     assert "![interval_estimates](interval_estimates.png)" in markdown
+    for name in analysis.figures:  # every figure of a suite says what it shows, right under it
+        caption = figure_caption(name)
+        assert caption and f"![{name}]({name}.png)\n\n{caption}\n" in markdown
+    assert "CartPole-v1" in figure_caption("sample_efficiency_CartPole-v1") and figure_caption("maze_x") == ""
     html = render_html(markdown, tmp_path, "test report")
     assert "<h2>Leaderboard</h2>" in html and "<table>" in html
     assert html.count("data:image/png;base64,") == len(analysis.figures), "figures are inlined"
