@@ -362,8 +362,9 @@ def plot_learning_curves(
         fig = _new_figure(4.2 * cols + 2.0, 3.2 * rows)
         axes = fig.subplots(rows, cols, squeeze=False).ravel()
         for ax, env in zip(axes, env_order):
+            panel = runs[(runs["env"] == env) & runs["algo"].isin(algo_order)]
             for algo in algo_order:
-                data = runs[(runs["env"] == env) & (runs["algo"] == algo)]
+                data = panel[panel["algo"] == algo]
                 style = palette[algo]
                 sns.lineplot(data=data, x="step", y="return", units="seed", estimator=None, color=style.color,
                              alpha=0.2, linewidth=0.7, legend=False, ax=ax)
@@ -376,11 +377,11 @@ def plot_learning_curves(
             _steps_axis(ax)
             if log_y:
                 ax.set_yscale("log")
-            else:
-                panel = runs[runs["env"] == env]
-                means = panel.groupby(["algo", "step"])["return"].mean().to_numpy()
-                if means.size and np.isfinite(means).all():
-                    ax.set_ylim(*curve_range(panel["return"].to_numpy(), means))
+            else:  # over the drawn algorithms' finite values (seaborn leaves NaN out of the lines too)
+                finite = panel[np.isfinite(panel["return"])]
+                means = finite.groupby(["algo", "step"])["return"].mean().to_numpy()
+                if means.size:
+                    ax.set_ylim(*curve_range(finite["return"].to_numpy(), means))
         for ax in axes[len(env_order):]:
             ax.set_visible(False)
         _legend_outside(fig, algo_order, palette, names, markers=False)

@@ -160,3 +160,14 @@ def test_profile_thresholds_span_the_scores_down_to_the_floor() -> None:
     assert np.isclose(far[0], PROFILE_FLOOR - 0.02 * (1.0 - PROFILE_FLOOR))  # a collapsed run lies off the edge
     ones = profile_thresholds({"a": np.array([[0.5, 0.5]])})
     assert ones[0] < 0.0 and ones[-1] > 1.0  # 0 (random) to 1 (reference) always shown
+
+
+def test_learning_curve_range_ignores_undrawn_algorithms_and_missing_values() -> None:
+    frame = eval_frame()
+    frame.loc[(frame["algo"] == "PPO") & (frame["step"] == 1500), "return"] = 1e5  # PPO is not drawn
+    frame.loc[(frame["algo"] == "DQN") & (frame["seed"] == 1), "return"] = np.nan  # a run with no finite value
+    fig = plot_learning_curves(frame, seed=0, n_boot=REPS, algorithms=["DQN"], envs=["CartPole-v1"])
+    low, high = fig.axes[0].get_ylim()
+    drawn = frame[(frame["algo"] == "DQN") & (frame["env"] == "CartPole-v1")]["return"].dropna()
+    assert np.isfinite([low, high]).all() and high < 1e4
+    assert low <= drawn.groupby(frame["step"]).mean().min() and high >= drawn.groupby(frame["step"]).mean().max()
