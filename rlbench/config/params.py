@@ -112,7 +112,8 @@ def load_params(path: str | Path = "params.yaml") -> Params:
 
 def parse_params(raw: Any, source: str = "params.yaml") -> Params:
     root = _mapping(raw, source, ("pipeline", "suites", "algos"))
-    _only_known(root, source, {"pipeline", "suites", "algos"})
+    # `calibration:` is the calibration stage's own section (validated by rlbench.stats.calibration.settings_from_mapping)
+    _only_known(root, source, {"pipeline", "suites", "algos", "calibration"})
     algos = {name: _algo(name, value) for name, value in _mapping(root["algos"], "algos").items()}
     suites = {name: _suite(name, value, algos) for name, value in _mapping(root["suites"], "suites").items()}
     pipeline = _pipeline(_mapping(root["pipeline"], "pipeline"), suites)

@@ -16,9 +16,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from rlbench.reporting.caveats import caveats
-from rlbench.reporting.leaderboard import LEADERBOARD_COLUMNS, leaderboard
+from rlbench.reporting.leaderboard import LEADERBOARD_COLUMNS, RELATION_COLUMNS, leaderboard, relation_frame
 from rlbench.reporting.plots import (
     algorithm_styles,
+    plot_clearly_better,
     plot_interval_estimates,
     plot_learning_curves,
     plot_performance_profiles,
@@ -31,7 +32,7 @@ from rlbench.reporting.published import COLUMNS as PUBLISHED_COLUMNS
 from rlbench.reporting.published import published_results, published_vs_ours
 from rlbench.reporting.tables import aggregate_frame, improvement_frame, seeds_needed_frame
 from rlbench.scores.matrices import curve_scores, final_scores
-from rlbench.scores.normalization import normalize, with_suite_best
+from rlbench.scores.normalization import BEST_ACHIEVABLE, normalize
 from rlbench.stats.aggregates import (
     METRICS,
     aggregate_metrics,
@@ -42,6 +43,8 @@ from rlbench.stats.aggregates import (
 from rlbench.errors import RlbenchError
 from rlbench.stats.bootstrap import Interval
 from rlbench.stats.power import pairwise_seeds_needed
+from rlbench.stats.tails import below_random_fraction, reference_fraction
+from rlbench.stats.ranking import better_relation
 from rlbench.stats.variability import (
     area_under_curve,
     curve_variability,
@@ -59,16 +62,23 @@ TAU_POINTS = 101
 
 FAILURE_COLUMNS = ["algo", "env", "seed", "attempts", "reason", "counted_as"]
 SEEDS_NEEDED_COLUMNS = ["algo_x", "algo_y", "difference", "pooled_seed_std", "seeds_now", "seeds_for_observed",
-                        "seeds_for_stated"]
+                        "seeds_for_stated", "seeds_for_stated_without_extreme", "extreme_run"]
+TAIL_COLUMNS = ["at_reference_point", "at_reference_lower", "at_reference_upper", "below_random"]
+"""The aggregate table's columns beside the rliable metrics: the fraction of run × environment final scores at or
+above the reference with its 95% Wilson interval, and the share below random (:mod:`rlbench.stats.tails`)."""
+NONE_SOLVED = "none solved at the end"
+"""``median_steps_to_solve`` where no run ends at or above the solved threshold (there is no median to give)."""
 
 EMPTY_TABLES = {
-    "aggregate": ["algo", "label", "runs"] + [f"{m}_{part}" for m in METRICS for part in ("point", "lower", "upper")],
+    "aggregate": ["algo", "label", "runs"] + [f"{m}_{part}" for m in METRICS for part in ("point", "lower", "upper")]
+                 + TAIL_COLUMNS,
     "probability_of_improvement": ["algo_x", "algo_y", "point", "lower", "upper"],
     "per_env": ["algo", "env", "runs", "mean_return", "ci_lower", "ci_upper", "std", "iqr", "curve_std",
-                "normalized_mean", "auc", "solved_runs", "ever_solved_runs", "median_steps_to_solve"],
+                "normalized_mean", "auc", "solved_runs", "reached_then_lost", "median_steps_to_solve"],
     "seed_variance": ["algo", "env", "n_runs", "mean", "std", "iqr", "ci_lower", "ci_upper", "ci_width"],
     "sample_efficiency": ["algo", "env", "step", "iqm", "lower", "upper"],
     "seeds_needed": SEEDS_NEEDED_COLUMNS,
+    "clearly_better": RELATION_COLUMNS,
     "published_vs_ours": PUBLISHED_COLUMNS,
 }
 """Columns of every table the analysis stage declares, written empty when no run finished."""
@@ -86,6 +96,9 @@ class SuiteAnalysis:
     """Aggregate interval estimates per algorithm (normalised scores)."""
     caveats: list[str] = field(default_factory=list)
     """What the results can and cannot support (sentences)."""
+    error_rates: str = ""
+    """The decision rules' measured error rates, as the report's section prints them
+    (:func:`rlbench.reporting.error_rates.rules_markdown`)."""
 
 
 def _by_env(normalization: pd.DataFrame, column: str) -> dict[str, float]:
@@ -149,6 +162,14 @@ def profile_thresholds(scores: Mapping[str, np.ndarray]) -> np.ndarray:
     return np.linspace(low - pad, high + pad, TAU_POINTS)
 
 
+def reach_levels(normalization: pd.DataFrame, envs: Sequence[str]) -> np.ndarray:
+    """Per environment, the normalised score that counts as at the reference: 1, except where the reference is the
+    best achievable *expected* return (a maze's optimal return, perfect accuracy), which an optimal run's few
+    evaluation episodes miss by noise half of the time: there ``1 - MEANINGFUL_DIFFERENCE``."""
+    kinds = dict(zip(normalization["env"].astype(str), normalization["reference_kind"]))
+    return np.array([1.0 - MEANINGFUL_DIFFERENCE if kinds.get(env) == BEST_ACHIEVABLE else 1.0 for env in envs])
+
+
 def analyze_suite(
     eval_frame: pd.DataFrame,
     normalization: pd.DataFrame,
@@ -157,12 +178,16 @@ def analyze_suite(
     failures: Sequence[Failure],
     seed: int,
     reps: int,
+    training_returns: Mapping[str, Mapping[str, np.ndarray]] | None = None,
+    false_verdict_rates: Mapping[str, str] | None = None,
 ) -> SuiteAnalysis:
     """Aggregate, per-environment, pairwise, variance, seeds-needed and sample-efficiency results of a suite, with
     the published numbers' reproduction verdicts and the caveats.
 
     ``reference_algos`` are the built-in algorithms: the leaderboard reports every entry's probability of
     improvement over the best of them, when one is clearly best. Failed runs count as the random score.
+    ``training_returns`` (:func:`rlbench.reporting.published.training_finals`) are compared with published training
+    returns; ``false_verdict_rates`` (by test name) are written beside the reproduction verdicts.
     """
     result = SuiteAnalysis()
     if eval_frame.empty:  # every run failed: the tables still exist (empty), the failures say why
@@ -178,7 +203,6 @@ def analyze_suite(
     frame = frame[frame["algo"].isin(algos)].reset_index(drop=True)
     envs = list(dict.fromkeys(frame["env"]))
     raw = final_scores(frame, envs)
-    normalization = with_suite_best(normalization, raw)
     result.tables["normalization"] = normalization
     scores = normalize(raw, normalization)
     styles = algorithm_styles(algos)
@@ -188,9 +212,16 @@ def analyze_suite(
     aggregate = aggregate_frame(result.estimates).rename(columns={"algorithm": "algo"})
     aggregate.insert(1, "label", [labels[a] for a in aggregate["algo"]])
     aggregate.insert(2, "runs", [len(scores.run_ids[a]) for a in aggregate["algo"]])
+    reference_levels = reach_levels(normalization, scores.tasks)
+    at_reference = [reference_fraction(scores.scores[a], reach=reference_levels) for a in aggregate["algo"]]
+    aggregate["at_reference_point"] = [i.point for i in at_reference]
+    aggregate["at_reference_lower"] = [i.lower for i in at_reference]
+    aggregate["at_reference_upper"] = [i.upper for i in at_reference]
+    aggregate["below_random"] = [below_random_fraction(scores.scores[a]) for a in aggregate["algo"]]
     result.tables["aggregate"] = aggregate
 
     probabilities = probability_of_improvement(scores.scores, seed=seed, reps=reps) if len(algos) > 1 else {}
+    relation = better_relation(scores.scores)
     result.tables["probability_of_improvement"] = improvement_frame(probabilities).reindex(
         columns=["algorithm_x", "algorithm_y", "point", "lower", "upper"]).rename(
         columns={"algorithm_x": "algo_x", "algorithm_y": "algo_y"})
@@ -223,14 +254,16 @@ def analyze_suite(
                 "curve_std": float(variability[algo][0]) if algo in variability else np.nan,
                 "normalized_mean": float(np.mean(scores.scores[algo][:, scores.tasks.index(env)])),
                 "auc": float(np.mean(auc)),
-                "solved_runs": None, "ever_solved_runs": None, "median_steps_to_solve": None,
+                "solved_runs": None, "reached_then_lost": None, "median_steps_to_solve": None,
             }
             if np.isfinite(solved.get(env, np.nan)):
+                # Solved = the final score (the last evaluation) at or above the threshold; the median is over those
+                # runs only, of the step from which each stays solved.
                 reach = threshold_summary(steps_to_threshold(raw_curves.curves[algo][:, 0, :], steps, solved[env]))
                 row.update(
-                    solved_runs=f"{int(np.sum(final >= solved[env]))}/{len(final)}",
-                    ever_solved_runs=f"{reach.n_reached}/{reach.n_runs}",
-                    median_steps_to_solve=(f">{int(reach.budget)}" if reach.median_censored else str(int(reach.median))),
+                    solved_runs=f"{reach.n_solved_at_end}/{reach.n_runs}",
+                    reached_then_lost=f"{reach.n_reached_then_lost}/{reach.n_runs}",
+                    median_steps_to_solve=NONE_SOLVED if reach.none_solved else str(int(reach.median)),
                 )
             per_env_rows.append(row)
             band = bands[algo]
@@ -244,16 +277,19 @@ def analyze_suite(
     result.tables["failures"] = failed
     failed_per_algo = failed[failed["algo"].isin(algos)]["algo"].value_counts().to_dict()
     board = leaderboard(result.estimates, labels, reference_algos, scores.scores, auc_by_algo, probabilities,
-                        failed_per_algo)
+                        failed_per_algo, relation, reference_levels)
     result.tables["leaderboard"] = board
     by_rank = list(board["algo"])
+    result.tables["clearly_better"] = relation_frame(relation, by_rank)
 
     needed = pairwise_seeds_needed({a: scores.scores[a] for a in by_rank if a in several}, MEANINGFUL_DIFFERENCE) \
         if len(several) > 1 else {}
-    result.tables["seeds_needed"] = seeds_needed_frame(needed).reindex(columns=SEEDS_NEEDED_COLUMNS)
+    result.tables["seeds_needed"] = seeds_needed_frame(needed, scores.tasks, scores.run_ids).reindex(
+        columns=SEEDS_NEEDED_COLUMNS)
     budgets = {env: int(frame[frame["env"] == env]["step"].max()) for env in envs}
     final_returns = {a: {env: raw.scores[a][:, raw.tasks.index(env)] for env in envs} for a in algos}
-    result.tables["published_vs_ours"] = published_vs_ours(published_results(), final_returns, normalization, budgets)
+    result.tables["published_vs_ours"] = published_vs_ours(published_results(), final_returns, normalization, budgets,
+                                                           training_returns, false_verdict_rates)
     result.caveats = caveats(envs, {a: len(raw.run_ids[a]) for a in algos}, result.estimates,
                              result.tables["per_env"], normalization[normalization["env"].isin(envs)],
                              int(failed["algo"].isin(algos).sum()), reps, result.tables["seeds_needed"], unranked)
@@ -268,10 +304,11 @@ def analyze_suite(
         pairs = [(by_rank[0], other) for other in by_rank[1:]]
         result.figures["probability_of_improvement"] = plot_probability_of_improvement(
             probabilities, pairs=pairs, labels=labels)
+        result.figures["clearly_better"] = plot_clearly_better(relation, order=by_rank, labels=labels)
     result.figures["learning_curves"] = plot_learning_curves(
         frame, seed=seed, envs=envs, algorithms=algos, styles=styles, labels=labels)
     result.figures["seed_variance"] = plot_seed_variance(raw, envs=envs, algorithms=algos, styles=styles, labels=labels)
     return result
 
 
-__all__ = ["PROFILE_FLOOR", "SuiteAnalysis", "analyze_suite", "count_failed_runs", "profile_thresholds"]
+__all__ = ["NONE_SOLVED", "PROFILE_FLOOR", "SuiteAnalysis", "analyze_suite", "count_failed_runs", "profile_thresholds"]

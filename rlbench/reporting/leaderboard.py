@@ -13,11 +13,25 @@ from rlbench.envs.registry import env_info
 from rlbench.reporting.glossary import glossary_markdown
 from rlbench.reporting.tables import markdown_table
 from rlbench.stats.bootstrap import Interval
-from rlbench.stats.ranking import RANK_RULE, best_algorithm, clearly_better, shared_ranks
+from rlbench.stats.tails import below_random_fraction, mean_without_extreme, reference_fraction
+from rlbench.stats.ranking import RANK_RULE, BetterRelation, best_algorithm, relation_statement, shared_ranks
 
-LEADERBOARD_COLUMNS = ["rank", "algo", "label", "runs", "failed_runs", "iqm", "iqm_lower", "iqm_upper", "mean",
-                       "median", "optimality_gap", "auc", "seed_std", "clearly_better_than", "poi_vs_best_builtin",
-                       "poi_lower", "poi_upper"]
+LEADERBOARD_COLUMNS = ["rank", "algo", "label", "runs", "failed_runs", "iqm", "iqm_lower", "iqm_upper",
+                       "at_reference", "at_reference_lower", "at_reference_upper", "below_random", "mean",
+                       "mean_without_extreme", "median", "optimality_gap", "auc", "seed_std", "clearly_better_than",
+                       "poi_vs_best_builtin", "poi_lower", "poi_upper"]
+"""Beside the IQM, what it trims away (:mod:`rlbench.stats.tails`): ``at_reference`` (fraction of run × environment
+final scores at or above the reference, 95% Wilson interval), ``below_random`` (share below the random policy) and,
+beside the mean, ``mean_without_extreme`` (the mean with its single most extreme run left out)."""
+
+def tail_columns(scores: np.ndarray, reach: float | np.ndarray = 1.0) -> dict[str, float]:
+    """``at_reference`` with its interval and ``below_random`` of one algorithm's ``(runs × tasks)`` normalised
+    final scores (``reach``: the normalised score that counts as at the reference, per task;
+    :func:`rlbench.stats.tails.reference_fraction`)."""
+    at_reference = reference_fraction(scores, reach=reach)
+    return {"at_reference": at_reference.point, "at_reference_lower": at_reference.lower,
+            "at_reference_upper": at_reference.upper, "below_random": below_random_fraction(scores)}
+
 
 MEDIAN_NEEDS_TASKS = 3
 """With fewer environments the median over environments is the mean (one or two values), so it is not shown."""
@@ -31,26 +45,30 @@ def leaderboard(
     auc_by_algo: Mapping[str, list[float]],
     probabilities: Mapping[tuple[str, str], Interval],
     failed_runs: Mapping[str, int],
+    relation: BetterRelation,
+    reach: float | np.ndarray = 1.0,
 ) -> pd.DataFrame:
-    """Algorithms by shared rank (:func:`rlbench.stats.ranking.shared_ranks`), then IQM, with the leaderboard's columns.
+    """Algorithms by shared rank (:func:`rlbench.stats.ranking.shared_ranks` of the "clearly better" ``relation``),
+    then IQM, with the leaderboard's columns.
 
     The probability-of-improvement columns compare every row with the best built-in algorithm, named only when one
     built-in algorithm is clearly better than every other built-in one (``attrs["best_builtin"]``, else None).
     """
     algos = list(estimates)
-    ranks = shared_ranks(algos, probabilities) if len(algos) > 1 else {a: 1 for a in algos}
+    ranks = shared_ranks(relation)
     ordered = sorted(algos, key=lambda a: (ranks[a], -estimates[a]["iqm"].point, a))
     builtins = [a for a in algos if a in reference_algos]
-    best = best_algorithm(builtins, probabilities) if len(builtins) > 1 else None
+    best = best_algorithm(relation, builtins)
     rows = []
     for algo in ordered:
         iqm = estimates[algo]["iqm"]
-        beaten = [other for other in ordered if other != algo and clearly_better(algo, other, probabilities)]
+        beaten = [other for other in ordered if other != algo and relation.clearly_better(algo, other)]
         row = {
             "rank": ranks[algo], "algo": algo, "label": labels[algo], "runs": int(scores[algo].shape[0]),
             "failed_runs": int(failed_runs.get(algo, 0)),
             "iqm": iqm.point, "iqm_lower": iqm.lower, "iqm_upper": iqm.upper,
-            "mean": estimates[algo]["mean"].point,
+            **tail_columns(scores[algo], reach),
+            "mean": estimates[algo]["mean"].point, "mean_without_extreme": mean_without_extreme(scores[algo]),
             "median": estimates[algo]["median"].point,
             "optimality_gap": estimates[algo]["optimality_gap"].point,
             "auc": float(np.mean(auc_by_algo[algo])),
@@ -64,9 +82,25 @@ def leaderboard(
         rows.append(row)
     frame = pd.DataFrame(rows, columns=LEADERBOARD_COLUMNS)
     frame.attrs["best_builtin"] = best
-    frame.attrs["best"] = best_algorithm(algos, probabilities) if len(algos) > 1 else None
+    frame.attrs["best"] = best_algorithm(relation)
+    frame.attrs["relation"] = relation_statement(relation)
     frame.attrs["tasks"] = int(next(iter(scores.values())).shape[1]) if scores else 0
     return frame
+
+
+RELATION_COLUMNS = ["algo_x", "algo_y", "poi", "p_value", "holm_adjusted", "clearly_better"]
+"""Columns of ``clearly_better.csv``: every ordered pair's P(x > y), its permutation p-value, Holm-adjusted, and
+whether x is clearly better than y."""
+
+
+def relation_frame(relation: BetterRelation, order: Sequence[str] | None = None) -> pd.DataFrame:
+    """The "clearly better" relation as a table, one row per ordered pair (rows in ``order``, default the
+    relation's)."""
+    names = list(order) if order is not None else list(relation.algorithms)
+    rows = [{"algo_x": x, "algo_y": y, "poi": relation.probability[(x, y)], "p_value": relation.p_values[(x, y)],
+             "holm_adjusted": relation.adjusted[(x, y)], "clearly_better": (x, y) in relation.better}
+            for x in names for y in names if x != y]
+    return pd.DataFrame(rows, columns=RELATION_COLUMNS)
 
 
 def displayed(board: pd.DataFrame) -> pd.DataFrame:
@@ -93,8 +127,12 @@ def leaderboard_note(board: pd.DataFrame) -> str:
         elif len(ranked) > 1:
             shared = ", ".join(f"`{a}`" for a in ranked)
             top = f"No algorithm is clearly better than all others; rank 1 is shared by {shared}."
+        elif not ranked:
+            top = "No algorithm is clearly better than all others, and every one has another clearly better than it."
         else:
             top = "No algorithm is clearly better than all others."
+        if board.attrs.get("relation"):
+            top += " " + board.attrs["relation"]
         if best:
             poi = (f" `poi_vs_best_builtin` = P(row > `{best}`), the one built-in algorithm clearly better than every "
                    "other built-in one.")
@@ -103,8 +141,10 @@ def leaderboard_note(board: pd.DataFrame) -> str:
                    "improvement over a \"best\" is shown (all pairs: the probability-of-improvement table).")
     median = (f" The median is not shown: with {tasks} environment(s) it is the mean again."
               if tasks < MEDIAN_NEEDS_TASKS else "")
-    return (f"Rank rule: {RANK_RULE}. Rows are ordered by rank, then by IQM of normalised final score (95% "
-            f"stratified-bootstrap CIs). {top}{poi}{median}\n")
+    error = f" {board.attrs['error_rates']}" if board.attrs.get("error_rates") else ""
+    return (f"Rank rule: {RANK_RULE}.{error} Rows are ordered by rank, then by IQM of normalised final score (95% "
+            f"expanded stratified-bootstrap CIs). The relation itself, with every pair's p-values: "
+            f"`clearly_better.csv` and the figure `clearly_better`. {top}{poi}{median}\n")
 
 
 def execution_statement(plan: SuitePlan) -> str:

@@ -33,6 +33,7 @@ from rlbench.errors import RlbenchError  # noqa: E402
 from rlbench.scores.matrices import ScoreSet  # noqa: E402
 from rlbench.stats.aggregates import METRIC_LABELS, METRICS  # noqa: E402
 from rlbench.stats.bootstrap import Band, Interval  # noqa: E402
+from rlbench.stats.ranking import BetterRelation  # noqa: E402
 from rlbench.storage.schema import SCORE_SOURCE_COLUMNS as EVAL_COLUMNS  # noqa: E402
 
 __all__ = [
@@ -284,6 +285,46 @@ def plot_probability_of_improvement(
         ax.set_xlim(0.0, 1.0)
         ax.set_xlabel("P(X > Y) (ties count half)")
         ax.set_ylabel("Algorithm X vs Algorithm Y")
+    return fig
+
+
+def plot_clearly_better(relation: BetterRelation, order: Sequence[str] | None = None,
+                        labels: Mapping[str, str] | None = None) -> Figure:
+    """The "clearly better" relation as a matrix: row X, column Y, coloured by P(X > Y), each cell with its
+    Holm-adjusted p-value, and a frame round the cells where X is clearly better than Y
+    (:func:`rlbench.stats.ranking.better_relation`)."""
+    rows = _order(list(relation.algorithms), order, "algorithms")
+    if len(rows) < 2:
+        raise RlbenchError("nothing to plot: a relation needs two algorithms")
+    names = _names(rows, labels)
+    matrix = np.full((len(rows), len(rows)), np.nan)
+    for i, x in enumerate(rows):
+        for j, y in enumerate(rows):
+            if x != y:
+                matrix[i, j] = relation.probability[(x, y)]
+    with _style():
+        size = 1.1 + 0.75 * len(rows)
+        fig = _new_figure(size + 2.2, size)
+        ax = fig.subplots()
+        image = ax.imshow(matrix, cmap="RdBu", vmin=0.0, vmax=1.0)
+        for i, x in enumerate(rows):
+            for j, y in enumerate(rows):
+                if x == y:
+                    continue
+                adjusted = relation.adjusted[(x, y)]
+                better = (x, y) in relation.better
+                ax.text(j, i, f"{matrix[i, j]:.2f}\np={adjusted:.2g}", ha="center", va="center", fontsize=7,
+                        color="white" if abs(matrix[i, j] - 0.5) > 0.3 else "black",
+                        fontweight="bold" if better else "normal")
+                if better:
+                    ax.add_patch(matplotlib.patches.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, linewidth=2.5,
+                                                              edgecolor="black"))
+        ax.set_xticks(range(len(rows)), [names[a] for a in rows], rotation=30, ha="right")
+        ax.set_yticks(range(len(rows)), [names[a] for a in rows])
+        ax.set_xlabel("Algorithm Y")
+        ax.set_ylabel("Algorithm X")
+        ax.grid(False)
+        fig.colorbar(image, ax=ax, label="P(X > Y)", shrink=0.8)
     return fig
 
 

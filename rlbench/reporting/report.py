@@ -26,6 +26,7 @@ from rlbench.reporting.plots import CURVE_RANGE_QUANTILES, FAR_BEYOND
 from rlbench.reporting.policy import FAILURE_POLICY, MEANINGFUL_DIFFERENCE
 from rlbench.reporting.published import ATARI100K_NOTE, VERDICT_RULE
 from rlbench.stats.power import ALPHA, POWER
+from rlbench.stats.ranking import RANK_RULE
 
 from rlbench.config.params import PipelineConfig
 from rlbench.config.plan import SuitePlan
@@ -35,7 +36,8 @@ from rlbench.storage.provenance import package_versions
 SECTIONS = (
     "Leaderboard", "What these results can and cannot support", "Setup and evaluation protocol", "Aggregate metrics",
     "Per-environment results", "Probability of improvement", "Seed variance", "Seeds needed", "Sample efficiency",
-    "Diagnostics", "Figures", "Published vs ours", "Hyperparameters", "Provenance", "Failed runs",
+    "Diagnostics", "Figures", "Published vs ours", "Decision rules and their measured error rates", "Hyperparameters",
+    "Provenance", "Failed runs",
 )
 
 
@@ -48,8 +50,11 @@ FIGURE_CAPTIONS = {
                             "Thresholds run from the worst score (but not below {floor:g}: runs below lie off the left "
                             "edge) to the best.",
     "probability_of_improvement": "P(X > Y) of the first row of the leaderboard (X) over every other algorithm (Y), "
-                                  "with 95% bootstrap CIs; an interval wholly right of 0.5 (dashed) means X is clearly "
-                                  "better than Y.",
+                                  "with 95% percentile-bootstrap CIs (an estimate to read, not the decision: "
+                                  "\"clearly better\" is the permutation test with Holm's correction, next figure).",
+    "clearly_better": "The \"clearly better\" relation: row X against column Y, coloured by P(X > Y), with the "
+                      "Holm-adjusted p-value of the exact stratified permutation test; a framed bold cell means X is "
+                      "clearly better than Y (family-wise error rate 0.05 over all pairs).",
     "learning_curves": "Raw evaluation return against environment steps per environment: the mean over seeds (thick) "
                        "with its 95% bootstrap CI, each seed a faint line. Each panel shows every mean whole and every "
                        "seed value not far beyond the {low:.0%} to {high:.0%} quantiles of the values (by more than "
@@ -90,6 +95,7 @@ def render_markdown(
     tables: Mapping[str, pd.DataFrame],
     figure_names: Sequence[str],
     caveats: Sequence[str] = (),
+    error_rates: str = "",
 ) -> str:
     """The report as Markdown; figures are referenced as ``<name>.png`` next to the report."""
     config, suite = plan.suite, plan.name
@@ -128,20 +134,33 @@ def render_markdown(
     out.append("Normalised final scores of all runs and environments (reference as in the normalisation table). As "
                "in rliable, the median is the median over environments of the per-environment mean (with two "
                "environments it equals the mean); IQM pools all runs x environments; optimality gap = mean shortfall "
-               "below 1 (the reference).\n")
+               "below 1 (the reference). `at_reference_*`: the fraction of run × environment final scores at or "
+               "above the reference with its 95% Wilson interval; `below_random`: the share below the random "
+               "policy.\n")
     out.append(_table(tables.get("aggregate")))
     out.append("## Per-environment results\n")
     out.append("Raw final returns except `normalized_mean` and `auc` (normalised as in the normalisation table); "
                "the solved threshold is gymnasium's `reward_threshold` (the `solved` column of the normalisation "
-               "table). Runs that never reach it are censored in `median_steps_to_solve` (counted, not dropped).\n")
+               "table). `median_steps_to_solve` describes only the runs that end solved (`solved_runs`); runs that "
+               "reached the threshold and fell back below it by the end are counted in `reached_then_lost`.\n")
     out.append(_table(tables.get("per_env")))
     if tables.get("per_env") is not None:
         out.append(glossary_markdown(tables["per_env"].columns))
     out.append("## Probability of improvement\n")
     out.append("P(X > Y): probability that a run of X scores higher than a run of Y on a random environment "
-               "(normalised scores; ties count half), with 95% bootstrap CIs. The leaderboard's ranks come from "
-               "these intervals.\n")
+               "(normalised scores; ties count half), with 95% percentile-bootstrap CIs: an estimate to read. The "
+               "leaderboard's ranks do not come from these intervals (tested pair by pair at 5% each, they separated "
+               "identical algorithms on about a quarter of simulated leaderboards) but from the test below.\n")
     out.append(_table(tables.get("probability_of_improvement")))
+    out.append("### Clearly better: the relation behind the ranks\n")
+    out.append(f"{RANK_RULE}. The test is exact (no resampling): it cannot separate identical algorithms more often "
+               "than the family-wise rate, and with few runs it cannot separate anything (3 runs each on one task: "
+               "smallest p-value 0.1).\n")
+    if board is not None and board.attrs.get("relation"):
+        out.append(board.attrs["relation"] + "\n")
+    out.append(_table(tables.get("clearly_better")))
+    if tables.get("clearly_better") is not None:
+        out.append(glossary_markdown(tables["clearly_better"].columns))
     out.append("## Seed variance\n")
     out.append(_table(tables.get("seed_variance")))
     out.append("## Seeds needed\n")
@@ -149,7 +168,9 @@ def render_markdown(
                f"two-sample t-test at alpha {ALPHA} needs to detect the observed difference of mean normalised score "
                f"(a seed's score: its mean over environments) with power {POWER}, from the observed seed variance "
                f"(exact noncentral-t power), and the same for a stated difference of {MEANINGFUL_DIFFERENCE}. The "
-               "observed difference is itself uncertain: read the counts as orders of magnitude.\n")
+               "observed difference is itself uncertain: read the counts as orders of magnitude. "
+               "`seeds_for_stated_without_extreme` is the stated figure again with the pair's most extreme run "
+               "(`extreme_run`) left out: a figure far above it rests on that one run.\n")
     out.append(_table(tables.get("seeds_needed")))
     if tables.get("seeds_needed") is not None:
         out.append(glossary_markdown(tables["seeds_needed"].columns))
@@ -169,6 +190,8 @@ def render_markdown(
         out.append("### Beside the published Atari 100k agents (mean human-normalised score per game)\n")
         out.append(f"{ATARI100K_NOTE}\n")
         out.append(_table(tables["atari100k_beside"]))
+    out.append("## Decision rules and their measured error rates\n")
+    out.append(error_rates or "_not measured (run the `calibration` stage)_\n")
     out.append("## Hyperparameters\n")
     for algo in algos:
         out.append(f"### {algo} (`{plan.algos[algo].agent}`)\n")

@@ -26,10 +26,12 @@ from rlbench.envs.registry import env_info
 from rlbench.reporting.analysis import SuiteAnalysis, analyze_suite
 from rlbench.reporting.caveats import normalisation_statement
 from rlbench.reporting.diagnostics import diagnostic_figures, diagnostics_table
+from rlbench.reporting.error_rates import (interval_statement, rank_statement, read_rates, rules_markdown,
+                                           verdict_rate_texts)
 from rlbench.reporting.plots import algorithm_styles
 from rlbench.reporting.figures import save_figure
 from rlbench.reporting.leaderboard import leaderboard_markdown
-from rlbench.reporting.published import atari100k_beside
+from rlbench.reporting.published import atari100k_beside, training_finals, training_return_algos
 from rlbench.reporting.report import render_html, render_markdown
 from rlbench.reporting.tables import DECIMALS, markdown_table
 from rlbench.reporting.verdicts import VERDICTS_DIR
@@ -49,11 +51,20 @@ def analyze(plan: SuitePlan, pipeline: PipelineConfig, results: Path | str, skip
     references = [name for name, algo in plan.algos.items() if algo.builtin]
     normalization = read_normalization(results, plan.name)
     failures = store.failures(plan.runs) + (store.unverified(plan.runs) if skip_unverified else [])
+    measured = read_rates(results)
+    compared_in_training = training_return_algos()
+    training = training_finals(store.load_train([r for r in plan.runs if r.algo in compared_in_training],
+                                                skip_unverified))
     analysis = analyze_suite(
         store.load_eval(plan.runs, skip_unverified), normalization, plan.labels, references,
-        failures, pipeline.stats_seed, pipeline.bootstrap_reps,
+        failures, pipeline.stats_seed, pipeline.bootstrap_reps, training, verdict_rate_texts(measured),
     )
-    analysis.tables.setdefault("normalization", normalization)  # the analysis fills the suite-best references
+    analysis.error_rates = rules_markdown(measured)
+    board = analysis.tables.get("leaderboard")
+    if board is not None and not board.empty:
+        board.attrs["error_rates"] = " ".join([rank_statement(measured), interval_statement(
+            measured, len(plan.suite.seeds), len(plan.suite.envs))])
+    analysis.tables.setdefault("normalization", normalization)  # shown in the report even when no run finished
     games = {env: info["make_kwargs"]["game"] for env in plan.suite.envs
              if (info := env_info(env))["family"] == "atari"}
     if games and not analysis.tables["per_env"].empty:
@@ -97,7 +108,8 @@ def write_outputs(
     for name, figure in analysis.figures.items():
         save_figure(figure, report_dir / name)
         plt.close(figure)
-    markdown = render_markdown(title, plan, pipeline, analysis.tables, sorted(analysis.figures), analysis.caveats)
+    markdown = render_markdown(title, plan, pipeline, analysis.tables, sorted(analysis.figures), analysis.caveats,
+                               analysis.error_rates)
     write_text_atomic(report_dir / "report.md", markdown)
     write_text_atomic(report_dir / "report.html", render_html(markdown, report_dir, title))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -40,16 +42,35 @@ def _count(value: float) -> int | float:
     return int(value) if np.isfinite(value) else float(value)
 
 
-def seeds_needed_frame(needed: dict[tuple[str, str], SeedsNeeded]) -> pd.DataFrame:
+def extreme_run_name(needed: SeedsNeeded, tasks: Sequence[str], run_ids: Mapping[str, Sequence[int]]) -> str:
+    """The pair's most extreme run in words: ``<algo> <task> seed <seed> (<normalised score>)``."""
+    run = needed.extreme
+    if run is None:
+        return ""
+    return f"{run.algo} {tasks[run.task]} seed {run_ids[run.algo][run.row]} ({run.score:.2f})"
+
+
+def seeds_needed_frame(needed: dict[tuple[str, str], SeedsNeeded], tasks: Sequence[str] = (),
+                       run_ids: Mapping[str, Sequence[int]] | None = None) -> pd.DataFrame:
     """One row per pair (in the given order): ``algo_x, algo_y, difference, pooled_seed_std, seeds_now,
-    seeds_for_observed, seeds_for_stated``."""
+    seeds_for_observed, seeds_for_stated, seeds_for_stated_without_extreme, extreme_run``.
+
+    ``tasks`` and ``run_ids`` (the score matrices' task names and seeds) name the extreme run; without them
+    ``extreme_run`` is empty."""
     rows = [
         {"algo_x": x, "algo_y": y, "difference": n.difference, "pooled_seed_std": n.std,
          "seeds_now": f"{n.seeds_x}/{n.seeds_y}", "seeds_for_observed": _count(n.for_observed),
-         "seeds_for_stated": _count(n.for_stated)}
+         "seeds_for_stated": _count(n.for_stated),
+         "seeds_for_stated_without_extreme": (_count(n.for_stated_without_extreme)
+                                              if not np.isnan(n.for_stated_without_extreme) else np.nan),
+         "extreme_run": extreme_run_name(n, tasks, run_ids) if run_ids is not None else ""}
         for (x, y), n in needed.items()
     ]
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    if rows:  # counts stay integers beside the NaN of a pair too small to leave a seed out
+        frame["seeds_for_stated_without_extreme"] = pd.Series(
+            [row["seeds_for_stated_without_extreme"] for row in rows], dtype=object)
+    return frame
 
 
 def markdown_table(frame: pd.DataFrame, decimals: int = DECIMALS) -> str:

@@ -29,8 +29,8 @@ VERDICTS_DIR = "published_vs_ours"
 so the cross-suite stage depends on it whatever suites are published."""
 
 COLUMNS = ["published", "env", "published_steps", "published_statistic", "ours", "suite", "our_seeds",
-           "our_statistic", "difference", "difference_lower", "difference_upper", "margin", "verdict", "test",
-           "also_tested_in", "differs_in"]
+           "our_statistic", "compared", "difference", "difference_lower", "difference_upper", "margin", "p_value",
+           "verdict", "test", "false_verdict_rate", "note", "also_tested_in", "differs_in"]
 """Columns of the cross-suite verdict table."""
 
 NO_SUITE = "not tested: no suite trains it at the published budget"

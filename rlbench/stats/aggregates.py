@@ -15,7 +15,10 @@ Conventions:
   ``seed``; each algorithm (or pair) gets its own ``np.random.RandomState(seed)``, so the same
   inputs and seed give identical intervals every time, and an algorithm's intervals do not depend
   on which other algorithms are in the dict;
-* intervals are percentile bootstrap intervals (95 % by default) as in rliable;
+* intervals of the aggregate metrics and sample-efficiency curves are Hesterberg's expanded percentile bootstrap
+  intervals (95 % by default; ``method="percentile"`` gives rliable's percentile intervals, too narrow with few
+  runs: see :mod:`rlbench.stats.bootstrap`); profiles and the probability of improvement keep percentile bands
+  (they are displayed, not decided on: "clearly better" is :mod:`rlbench.stats.ranking`'s exact test);
 * bad input raises :class:`rlbench.errors.RlbenchError`.
 
 The bootstrap itself is :mod:`rlbench.stats.bootstrap`.
@@ -32,6 +35,7 @@ from rliable import metrics as rlm
 
 from rlbench.errors import RlbenchError
 from rlbench.stats.bootstrap import (
+    EXPANDED,
     Band,
     Interval,
     bootstrap_band,
@@ -110,6 +114,7 @@ def aggregate_metrics(
     reps: int = 2000,
     gamma: float = 1.0,
     confidence: float = 0.95,
+    method: str = EXPANDED,
 ) -> dict[str, dict[str, Interval]]:
     """Median, IQM, mean and optimality gap with stratified-bootstrap CIs, per algorithm.
 
@@ -136,7 +141,7 @@ def aggregate_metrics(
 
     result: dict[str, dict[str, Interval]] = {}
     for algo, matrix in checked.items():
-        band = bootstrap_band([matrix], metrics_of, seed, reps, confidence)
+        band = bootstrap_band([matrix], metrics_of, seed, reps, confidence, method)
         result[algo] = {
             name: Interval(float(band.point[k]), float(band.lower[k]), float(band.upper[k]))
             for k, name in enumerate(METRICS)
@@ -225,6 +230,7 @@ def sample_efficiency_curves(
     seed: int,
     reps: int = 2000,
     confidence: float = 0.95,
+    method: str = EXPANDED,
 ) -> dict[str, Band]:
     """IQM over runs × tasks at every evaluation step, with pointwise stratified-bootstrap CIs.
 
@@ -240,4 +246,5 @@ def sample_efficiency_curves(
         flat = array.reshape(-1, array.shape[-1])
         return np.asarray(scipy.stats.trim_mean(flat, proportiontocut=0.25, axis=0), dtype=np.float64)
 
-    return {algo: bootstrap_band([array], iqm_per_step, seed, reps, confidence) for algo, array in checked.items()}
+    return {algo: bootstrap_band([array], iqm_per_step, seed, reps, confidence, method)
+            for algo, array in checked.items()}

@@ -5,16 +5,25 @@ state, ignoring the ``random_state`` it is given, so two calls with the same ``r
 different intervals. The small subclasses below draw the same indices (same shapes, same
 stratification) from the bootstrap's own generator instead; that ``RandomState(seed)`` is handed to
 rliable/arch through arch's ``seed`` keyword (the non-deprecated spelling of ``random_state``).
-Intervals are percentile bootstrap intervals (95 % by default) as in rliable.
+Intervals are percentile bootstrap intervals as in rliable (``method="percentile"``) or, where few runs make
+those too narrow, Hesterberg's *expanded* percentile intervals (``method="expanded"``; Hesterberg 2015, "What
+teachers should know about the bootstrap", The American Statistician 69(4), Sec. 5.3): the same bootstrap
+quantiles taken at the adjusted level ``alpha' = 2 Phi(-sqrt(n / (n - 1)) t_{n-1, 1-alpha/2})``, which widens the
+interval by the small-sample factor of a t interval (``n`` runs per task). Measured on simulated normal scores with
+3 runs per task (``results/calibration/``): a nominal 95% percentile interval covers 78-84%, the expanded one 85-87%
+over 2 tasks and 94-95% over 5; with heavy tails neither reaches 95% at 3 runs, and the reports print the measured
+coverage beside the intervals.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+import scipy.stats
 from rliable import library as rly
 
 from rlbench.errors import RlbenchError
@@ -91,14 +100,37 @@ def check_confidence(confidence: float) -> float:
     return float(confidence)
 
 
+PERCENTILE = "percentile"
+EXPANDED = "expanded"
+INTERVAL_METHODS = (PERCENTILE, EXPANDED)
+"""The bootstrap interval methods (see the module docstring)."""
+
+
+def expanded_confidence(confidence: float, runs: int) -> float:
+    """The level at which the percentile quantiles are taken for Hesterberg's expanded interval of nominal
+    ``confidence`` with ``runs`` runs per task: ``1 - 2 Phi(-sqrt(n / (n - 1)) t_{n-1, 1 - alpha/2})``."""
+    if runs < 2:
+        raise RlbenchError(f"an expanded bootstrap interval needs at least 2 runs per task, got {runs}")
+    alpha = 1.0 - check_confidence(confidence)
+    factor = math.sqrt(runs / (runs - 1.0)) * float(scipy.stats.t.ppf(1.0 - alpha / 2.0, runs - 1))
+    return 1.0 - 2.0 * float(scipy.stats.norm.cdf(-factor))
+
+
 def bootstrap_band(
     arrays: Sequence[np.ndarray],
     func: Callable[..., np.ndarray],
     seed: int,
     reps: int,
     confidence: float,
+    method: str = PERCENTILE,
 ) -> Band:
-    """Point estimate of ``func(*arrays)`` and its stratified percentile-bootstrap CI."""
+    """Point estimate of ``func(*arrays)`` and its stratified bootstrap CI (``method``: see the module docstring;
+    the expanded interval counts the runs of the first array; with a single run there is nothing to expand and
+    every resample is that run)."""
+    if method not in INTERVAL_METHODS:
+        raise RlbenchError(f"unknown interval method {method!r}; choose from {list(INTERVAL_METHODS)}")
+    if method == EXPANDED and int(np.shape(arrays[0])[0]) > 1:
+        confidence = expanded_confidence(confidence, int(np.shape(arrays[0])[0]))
     point = np.atleast_1d(np.asarray(func(*arrays), dtype=np.float64))
     generator = np.random.RandomState(seed)
     if len(arrays) == 1:

@@ -8,19 +8,25 @@ two-sided two-sample t-test at level ``alpha`` detects a true difference ``delta
 where ``sigma`` is the standard deviation of a seed's score (pooled over the two algorithms). :func:`seeds_needed`
 returns the smallest ``n`` whose power reaches the target; the normal approximation
 ``n ≈ 2 (z_{1-alpha/2} + z_{power})² / (delta / sigma)²`` (e.g. Cohen 1988, ch. 2) is a lower bound it starts from.
+
+One collapsed run far below random inflates ``sigma`` and with it every figure of its pairs (one run at -11
+normalised turns 21 seeds into 600). :func:`pairwise_seeds_needed` therefore also reports each pair's figure for
+the stated difference with the pair's most extreme run left out (:attr:`SeedsNeeded.for_stated_without_extreme`):
+a large gap between the two says the figure rests on that one run.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.stats
 
 from rlbench.errors import RlbenchError
 from rlbench.stats.bootstrap import score_arrays
+from rlbench.stats.tails import ExtremeRun, most_extreme_run
 
 ALPHA = 0.05
 """Two-sided significance level of the seeds-needed calculation."""
@@ -97,11 +103,39 @@ class SeedsNeeded:
     """Seeds per algorithm to detect the stated difference."""
     stated: float
     """The stated difference of interest."""
+    for_stated_without_extreme: float = math.nan
+    """:attr:`for_stated` with the seed holding :attr:`extreme` left out of its algorithm (NaN when that would leave
+    it fewer than 2 seeds)."""
+    extreme: ExtremeRun | None = field(default=None)
+    """The pair's most extreme run (:func:`rlbench.stats.tails.most_extreme_run` over both algorithms: the run ×
+    task cell farthest from its algorithm's mean on that task)."""
 
 
 def seed_scores(matrix: np.ndarray) -> np.ndarray:
     """A seed's score: its mean over tasks (row means of a ``(runs × tasks)`` matrix)."""
     return np.mean(np.asarray(matrix, dtype=np.float64), axis=1)
+
+
+def pooled_seed_std(x: np.ndarray, y: np.ndarray) -> float:
+    """Pooled standard deviation (``ddof=1`` within each group) of two groups' seed scores."""
+    pooled = ((x.size - 1) * np.var(x, ddof=1) + (y.size - 1) * np.var(y, ddof=1)) / (x.size + y.size - 2)
+    return float(np.sqrt(pooled))
+
+
+def without_extreme(x: str, y: str, matrices: Mapping[str, np.ndarray], stated: float, alpha: float,
+                    power: float) -> tuple[float, ExtremeRun]:
+    """Seeds needed for ``stated`` when the pair's most extreme run is left out, and that run.
+
+    The run × task cell farthest from its algorithm's per-task mean, over both algorithms, is found; the seed that
+    holds it is left out of its algorithm (a seed's score is its mean over tasks, which that run would still drive),
+    and the pooled seed standard deviation is recomputed. NaN when its algorithm would keep fewer than 2 seeds.
+    """
+    extreme = most_extreme_run({x: matrices[x], y: matrices[y]})
+    kept = {a: np.delete(matrices[a], extreme.row, axis=0) if a == extreme.algo else matrices[a] for a in (x, y)}
+    if min(m.shape[0] for m in kept.values()) < 2:
+        return math.nan, extreme
+    std = pooled_seed_std(seed_scores(kept[x]), seed_scores(kept[y]))
+    return seeds_needed(stated, std, alpha, power), extreme
 
 
 def pairwise_seeds_needed(
@@ -112,7 +146,7 @@ def pairwise_seeds_needed(
 
     ``scores`` maps each algorithm to its ``(runs × tasks)`` normalised scores; a seed's score is its mean over
     tasks (:func:`seed_scores`), so the claim is about the mean normalised score. Every algorithm needs at least
-    two seeds.
+    two seeds. Each pair also gets the stated figure with its most extreme run left out (:func:`without_extreme`).
     """
     checked = score_arrays(scores, 2, "scores")
     few = {a: m.shape[0] for a, m in checked.items() if m.shape[0] < 2}
@@ -123,18 +157,19 @@ def pairwise_seeds_needed(
     for i, x in enumerate(order):
         for y in order[i + 1:]:
             a, b = seed_scores(checked[x]), seed_scores(checked[y])
-            pooled = ((a.size - 1) * np.var(a, ddof=1) + (b.size - 1) * np.var(b, ddof=1)) / (a.size + b.size - 2)
-            std = float(np.sqrt(pooled))
+            std = pooled_seed_std(a, b)
             difference = float(np.mean(a) - np.mean(b))
+            sensitivity, extreme = without_extreme(x, y, checked, stated, alpha, power)
             result[(x, y)] = SeedsNeeded(
                 difference=difference, std=std, seeds_x=int(a.size), seeds_y=int(b.size),
                 for_observed=seeds_needed(difference, std, alpha, power),
                 for_stated=seeds_needed(stated, std, alpha, power), stated=float(stated),
+                for_stated_without_extreme=sensitivity, extreme=extreme,
             )
     return result
 
 
 __all__ = [
     "ALPHA", "MAX_SEEDS", "POWER", "SeedsNeeded", "normal_approximation_seeds", "pairwise_seeds_needed",
-    "seed_scores", "seeds_needed", "t_test_power",
+    "pooled_seed_std", "seed_scores", "seeds_needed", "t_test_power", "without_extreme",
 ]

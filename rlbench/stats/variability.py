@@ -41,10 +41,11 @@ class SeedSpread:
 
 @dataclass(frozen=True)
 class ThresholdSteps:
-    """Per run, the first evaluation step at which the learning curve reaches a threshold.
+    """Per run, when its learning curve reaches a threshold, and from when on it stays there.
 
     Runs that never reach it are *censored*: all we know is that they would need more than
-    ``budget`` steps. They are kept, with ``steps = NaN`` and ``censored = True``.
+    ``budget`` steps. They are kept, with ``steps = NaN`` and ``censored = True``. A run whose last evaluation is
+    below the threshold has ``stays_from = NaN``: it may have reached the threshold and lost it again.
     """
 
     steps: np.ndarray
@@ -54,30 +55,45 @@ class ThresholdSteps:
     budget: float
     """The last evaluation step (the training budget)."""
     threshold: float
+    stays_from: np.ndarray
+    """First evaluation step from which the curve stays at or above the threshold through the last evaluation
+    (float); ``NaN`` where the last evaluation is below it (the run does not end solved)."""
+
+    @property
+    def solved_at_end(self) -> np.ndarray:
+        """Boolean: the run's last evaluation is at or above the threshold."""
+        return ~np.isnan(self.stays_from)
 
 
 @dataclass(frozen=True)
 class ThresholdSummary:
-    """Summary of :class:`ThresholdSteps` that counts censored runs instead of dropping them."""
+    """Summary of :class:`ThresholdSteps`: how many runs end at the threshold, how many reached it and lost it, and
+    how long those that end there took to get there for good."""
 
     n_runs: int
     n_reached: int
-    n_censored: int
+    """Runs that reached the threshold at some evaluation step."""
+    n_solved_at_end: int
+    """Runs whose last evaluation is at or above the threshold."""
     median: float
-    """Kaplan-Meier median steps to threshold: the first evaluation step by which at least half of the
-    runs reached it; ``inf`` when fewer than half ever do (reported as "> budget")."""
+    """Median, over the runs that end at the threshold, of the first evaluation step from which they stay at or
+    above it (the lower median: always an evaluated step); ``NaN`` when no run ends there."""
     budget: float
 
     @property
+    def n_reached_then_lost(self) -> int:
+        """Runs that reached the threshold at some evaluation but end below it."""
+        return self.n_reached - self.n_solved_at_end
+
+    @property
     def fraction_reached(self) -> float:
-        """Fraction of runs that reached the threshold."""
+        """Fraction of runs that reached the threshold at some evaluation."""
         return self.n_reached / self.n_runs
 
     @property
-    def median_censored(self) -> bool:
-        """True when the median lies beyond the budget (it is then only known to exceed it)."""
-        return not np.isfinite(self.median)
-
+    def none_solved(self) -> bool:
+        """True when no run ends at the threshold (there is then no median)."""
+        return self.n_solved_at_end == 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -187,39 +203,45 @@ def area_under_curve(curve: np.ndarray, steps: Sequence[float] | np.ndarray) -> 
 
 
 def steps_to_threshold(curve: np.ndarray, steps: Sequence[float] | np.ndarray, threshold: float) -> ThresholdSteps:
-    """Per run, the first evaluation step at which ``curve >= threshold``; censored runs kept explicitly.
+    """Per run, the first evaluation step at which ``curve >= threshold``, and the first step from which it stays
+    there through the last evaluation; censored runs kept explicitly.
 
     ``curve`` has evaluation steps on its last axis. Runs that never reach ``threshold`` get
-    ``steps = NaN`` and ``censored = True`` (they would need more than the budget, the last step).
-    Summarise with :func:`threshold_summary`, which counts them rather than dropping them.
+    ``steps = NaN`` and ``censored = True`` (they would need more than the budget, the last step); runs whose last
+    evaluation is below it get ``stays_from = NaN``. Summarise with :func:`threshold_summary`.
     """
     values, grid = _curve_and_steps(curve, steps)
     reached = values >= float(threshold)
     censored = ~np.any(reached, axis=-1)
     first = np.argmax(reached, axis=-1)
     found = np.where(censored, np.nan, grid[first])
-    return ThresholdSteps(steps=found, censored=censored, budget=float(grid[-1]), threshold=float(threshold))
+    below = ~reached
+    # Index of the last evaluation below the threshold (-1 where none is): the run stays from the next one on.
+    last_below = np.where(np.any(below, axis=-1), grid.size - 1 - np.argmax(below[..., ::-1], axis=-1), -1)
+    stays = np.where(reached[..., -1], grid[np.minimum(last_below + 1, grid.size - 1)], np.nan)
+    return ThresholdSteps(steps=found, censored=censored, budget=float(grid[-1]), threshold=float(threshold),
+                          stays_from=stays)
 
 
 def threshold_summary(result: ThresholdSteps) -> ThresholdSummary:
-    """Median steps to threshold over all runs, counting censored runs as taking ``> budget``.
+    """Counts of runs that end at the threshold and that reached it then lost it, and the median steps to solve.
 
-    The Kaplan-Meier median: the first step ``t`` at which at least half of the runs have reached
-    the threshold (every run is censored at the same budget, so the survival curve is the
-    empirical one). It is always an evaluated evaluation step, and ``inf`` (only known to exceed the
-    budget) when fewer than half of the runs ever reach the threshold. Flattens all axes: slice
+    Only runs whose last evaluation is at or above the threshold count towards the median: for each, the first
+    evaluation step from which it stays at or above the threshold (a run that touched the threshold early and
+    fell back is not "solved at" that early step, and a run that ends below it is not solved at all). The median
+    is the lower median of those steps (an evaluated step, never an average of two); ``NaN`` when no run ends at
+    the threshold. Read it beside ``n_solved_at_end``: it describes those runs only. Flattens all axes: slice
     ``result`` per task first for per-task summaries.
     """
     censored = np.ravel(result.censored)
     if censored.size == 0:
         raise RlbenchError("no runs to summarise")
-    times = np.sort(np.where(censored, np.inf, np.ravel(result.steps)))
-    n_censored = int(np.sum(censored))
-    half = int(np.ceil(censored.size / 2))  # runs that must have reached the threshold by the median
+    stays = np.ravel(result.stays_from)
+    solved = np.sort(stays[~np.isnan(stays)])
     return ThresholdSummary(
         n_runs=int(censored.size),
-        n_reached=int(censored.size - n_censored),
-        n_censored=n_censored,
-        median=float(times[half - 1]),
+        n_reached=int(np.sum(~censored)),
+        n_solved_at_end=int(solved.size),
+        median=float(solved[(solved.size - 1) // 2]) if solved.size else float("nan"),
         budget=result.budget,
     )

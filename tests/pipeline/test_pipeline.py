@@ -186,7 +186,7 @@ def test_published_suites_through_dvc_repro_add_an_algorithm_and_a_changed_plugi
 
 @pytest.mark.slow
 def test_pixel_smoke_suites_through_dvc_repro(tmp_path):
-    """The Atari and MinAtar smoke suites as published suites: trained, normalised (human / suite best),
+    """The Atari and MinAtar smoke suites as published suites: trained, normalised (human / the MinAtar paper's DQN),
     analysed and reported by `dvc repro`, the protocol printed with the leaderboard, and `dvc status` clean."""
     project = copy_project(tmp_path / "project")
     edit_params(project, lambda raw: raw["pipeline"].update(publish=["atari-smoke", "minatar-smoke"],
@@ -204,6 +204,6 @@ def test_pixel_smoke_suites_through_dvc_repro(tmp_path):
     beside = pd.read_csv(project / "results" / "atari-smoke" / "atari100k_beside.csv")
     assert list(beside["game"]) == ["Pong"] and {"dqn_atari", "sb3_dqn_atari", "DER", "SPR"} <= set(beside.columns)
     minatar = pd.read_csv(project / "results" / "minatar-smoke" / "normalization.csv")
-    assert minatar.loc[0, "reference_kind"] == "suite best"
-    assert "suite best" in (project / "reports" / "minatar-smoke" / "report.md").read_text()
+    assert minatar.loc[0, "reference_kind"] == "MinAtar paper DQN (5M frames)" and minatar.loc[0, "reference"] == 10.0
+    assert "MinAtar paper DQN (5M frames) 10" in (project / "reports" / "minatar-smoke" / "report.md").read_text()
     assert "Data and pipelines are up to date" in dvc(project, "status").stdout

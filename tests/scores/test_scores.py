@@ -22,6 +22,9 @@ from rlbench.scores.normalization import (
     BEST_ACHIEVABLE,
     SOLVED_THRESHOLD,
     best_achievable,
+    check_one_rule,
+    clip_rule,
+    normalization_table,
     normalize,
     reference_row,
 )
@@ -184,15 +187,50 @@ def test_normalize_clips_where_the_table_says_so() -> None:
         normalize(scores, clipped.assign(clip=["yes", "no"]))
 
 
-def test_reference_policy_prefers_the_best_achievable_return() -> None:
+def test_reference_policy_uses_the_solved_threshold_wherever_there_is_one() -> None:
     best = best_achievable()
+    # CartPole-v1: 475 (solved), clipped; its best achievable 500 is only a plausibility bound now.
     cartpole = reference_row("CartPole-v1", 475.0, best, "gym")
-    assert (cartpole["reference"], cartpole["reference_kind"], cartpole["clip"]) == (500.0, BEST_ACHIEVABLE, False)
-    assert cartpole["solved"] == 475.0 and "episode cap" in cartpole["reference_source"]
+    assert (cartpole["reference"], cartpole["reference_kind"], cartpole["clip"]) == (475.0, SOLVED_THRESHOLD, True)
+    assert cartpole["solved"] == 475.0 and "at most 500" in cartpole["reference_source"]
     acrobot = reference_row("Acrobot-v1", -100.0, best, "gym")
     assert (acrobot["reference"], acrobot["reference_kind"], acrobot["clip"]) == (-100.0, SOLVED_THRESHOLD, True)
+    # Without a threshold the best achievable return is the reference, unclipped (glimpse: accuracy 1).
+    glimpse = reference_row("Glimpse-v0", None, best, "gym")
+    assert (glimpse["reference"], glimpse["reference_kind"], glimpse["clip"]) == (1.0, BEST_ACHIEVABLE, False)
     with pytest.raises(RlbenchError, match="neither"):
         reference_row("Pong", None, best, "gym")
+    with pytest.raises(RlbenchError, match="exceeds the best achievable return"):
+        reference_row("CartPole-v1", 600.0, best, "gym")
+
+
+def test_classic_suite_clips_every_environment_at_its_solved_threshold() -> None:
+    """The normalisation stage's table for the classic suite: one rule, every task clipped with reference = solved,
+    so a normalised 1 means "solved" on every task (CartPole-v1 included)."""
+    envs = ["CartPole-v1", "Acrobot-v1", "MountainCar-v0", "LunarLander-v3"]
+    table = normalization_table(envs, episodes=2, seed=0)
+    assert list(table["env"]) == envs and table["clip"].all()
+    assert set(table["reference_kind"]) == {SOLVED_THRESHOLD}
+    assert (table["reference"] == table["solved"]).all()
+    assert dict(zip(table["env"], table["reference"])) == {"CartPole-v1": 475.0, "Acrobot-v1": -100.0,
+                                                           "MountainCar-v0": -110.0, "LunarLander-v3": 200.0}
+    rule = clip_rule(table)
+    assert "clipped to 1" in rule and "1 = solved on every task" in rule
+    # A CartPole-v1 run at 500 and one at 475 are both exactly 1: solved, nothing more.
+    finals = ScoreSet({"A": np.array([[500.0], [475.0], [474.0]])}, ["CartPole-v1"], {"A": [0, 1, 2]})
+    normalised = normalize(finals, table).scores["A"][:, 0]
+    assert normalised[0] == normalised[1] == 1.0 and normalised[2] < 1.0
+
+
+def test_unclipped_suites_say_so_and_mixed_tables_are_refused() -> None:
+    maze = normalization_table(["Maze-Lecture-v0", "Maze-Lecture-Slippery-v0"], episodes=2, seed=0)
+    assert not maze["clip"].any() and set(maze["reference_kind"]) == {BEST_ACHIEVABLE}
+    assert "no score is clipped" in clip_rule(maze)
+    mixed = pd.concat([maze, normalization_table(["CartPole-v1"], episodes=2, seed=0)], ignore_index=True)
+    with pytest.raises(RlbenchError, match="clip every environment at its reference or none"):
+        check_one_rule(mixed)
+    with pytest.raises(RlbenchError, match="clip every environment"):
+        normalization_table(["CartPole-v1", "Glimpse-v0"], episodes=2, seed=0)
 
 
 def write_json(path: Path, data: object) -> Path:

@@ -23,7 +23,6 @@ from rlbench.stats.aggregates import (
 )
 from rlbench.stats.bootstrap import Interval
 from rlbench.stats.variability import (
-    ThresholdSteps,
     area_under_curve,
     curve_variability,
     seed_variance,
@@ -213,23 +212,32 @@ def test_steps_to_threshold_with_censoring() -> None:
     result = steps_to_threshold(curve, [0, 10, 20, 30], threshold=0.5)
     np.testing.assert_array_equal(result.censored, [False, True, False])
     np.testing.assert_array_equal(result.steps, [20.0, np.nan, 0.0])
+    np.testing.assert_array_equal(result.stays_from, [20.0, np.nan, 0.0])
     assert result.budget == 30.0
     summary = threshold_summary(result)
-    assert (summary.n_runs, summary.n_reached, summary.n_censored) == (3, 2, 1)
-    assert summary.median == 20.0 and not summary.median_censored
+    assert (summary.n_runs, summary.n_reached, summary.n_solved_at_end, summary.n_reached_then_lost) == (3, 2, 2, 0)
+    assert summary.median == 0.0  # lower median of 0 and 20: an evaluated step, never an average
     assert summary.fraction_reached == pytest.approx(2 / 3)
-    # two of three censored: the median is only known to exceed the budget
+    # At 0.9 only the first run ends there, from step 30 on.
     mostly = threshold_summary(steps_to_threshold(curve, [0, 10, 20, 30], threshold=0.9))
-    assert mostly.n_censored == 2 and mostly.median == np.inf and mostly.median_censored
+    assert (mostly.n_solved_at_end, mostly.median) == (1, 30.0) and not mostly.none_solved
 
 
-def test_kaplan_meier_median_with_even_run_counts() -> None:
-    # Two of four runs reach the threshold (at 1000 and 2000): half have reached it by 2000.
-    half = ThresholdSteps(np.array([1000.0, 2000.0, np.nan, np.nan]), np.array([False, False, True, True]), 3000.0, 1.0)
-    assert threshold_summary(half).median == 2000.0
-    # No censoring, two runs: the median is an evaluated evaluation step, never an average of two.
-    both = ThresholdSteps(np.array([10.0, 20.0]), np.array([False, False]), 30.0, 1.0)
-    assert threshold_summary(both).median == 10.0
-    # One of four: fewer than half ever reach it.
-    few = ThresholdSteps(np.array([1000.0, np.nan, np.nan, np.nan]), np.array([False, True, True, True]), 3000.0, 1.0)
-    assert threshold_summary(few).median_censored
+def test_median_steps_to_solve_ignores_runs_that_end_unsolved() -> None:
+    steps = [0, 1000, 2000, 3000, 4000]
+    curve = np.array([
+        [0.0, 1.0, 0.0, 0.0, 0.0],  # reached early, then lost: not solved, not in the median
+        [0.0, 1.0, 0.0, 1.0, 1.0],  # first reached at 1000, solved for good from 3000
+        [0.0, 0.0, 0.0, 0.0, 1.0],  # solved at the last evaluation only
+        [0.0, 0.0, 0.0, 0.0, 0.0],  # never
+    ])
+    result = steps_to_threshold(curve, steps, threshold=1.0)
+    np.testing.assert_array_equal(result.steps, [1000.0, 1000.0, 4000.0, np.nan])
+    np.testing.assert_array_equal(result.stays_from, [np.nan, 3000.0, 4000.0, np.nan])
+    np.testing.assert_array_equal(result.solved_at_end, [False, True, True, False])
+    summary = threshold_summary(result)
+    assert (summary.n_runs, summary.n_reached, summary.n_solved_at_end, summary.n_reached_then_lost) == (4, 3, 2, 1)
+    assert summary.median == 3000.0  # over the two runs that end solved, from when they stay solved
+    # Every run reaches the threshold at some point, none ends there: no median, only the lost count.
+    lost = threshold_summary(steps_to_threshold(np.array([[0.0, 1.0, 0.5], [1.0, 0.2, 0.1]]), [0, 1, 2], 1.0))
+    assert lost.none_solved and np.isnan(lost.median) and lost.n_reached_then_lost == 2
