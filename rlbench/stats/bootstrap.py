@@ -113,7 +113,13 @@ def expanded_confidence(confidence: float, runs: int) -> float:
         raise RlbenchError(f"an expanded bootstrap interval needs at least 2 runs per task, got {runs}")
     alpha = 1.0 - check_confidence(confidence)
     factor = math.sqrt(runs / (runs - 1.0)) * float(scipy.stats.t.ppf(1.0 - alpha / 2.0, runs - 1))
-    return 1.0 - 2.0 * float(scipy.stats.norm.cdf(-factor))
+    # With 2 runs the level rounds to 1, which the bootstrap's quantiles cannot take; at 0.9999 they are already the
+    # extreme resamples.
+    return min(MAX_EXPANDED_CONFIDENCE, 1.0 - 2.0 * float(scipy.stats.norm.cdf(-factor)))
+
+
+MAX_EXPANDED_CONFIDENCE = 0.9999
+"""The highest level :func:`expanded_confidence` returns."""
 
 
 def bootstrap_band(

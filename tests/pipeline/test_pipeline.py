@@ -67,8 +67,18 @@ def test_published_suites_through_dvc_repro_add_an_algorithm_and_a_changed_plugi
         raw["suites"]["mini"] = {"algos": ["reinforce", "dqn"], "envs": ["CartPole-v1"], "seeds": [0],
                                  "budget": 1000, "eval_every": 500, "eval_episodes": 2}
         raw["pipeline"].update(publish=["smoke", "mini"], bootstrap_reps=200)
+        raw["calibration"].update(simulations=40, old_rule_simulations=10, old_rule_reps=100,
+                                  coverage_simulations=20, verdict_simulations=40)  # the stage, quickly
 
     edit_params(project, two_suites)
+    # The calibration stage resamples the published classic suite's sb3_dqn runs: its inputs come along.
+    for name in ("results/plans/classic.json", "results/classic/normalization.csv", "results/runs/classic/sb3_dqn"):
+        source, target = ROOT / name, project / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target)
+        else:
+            shutil.copy2(source, target)
     first = dvc(project, "repro")
     assert "suite smoke: 12 run(s) trained, 0 already finished, 0 failed" in first.stdout
     assert "suite mini: 2 run(s) trained, 0 already finished, 0 failed" in first.stdout
