@@ -16,7 +16,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from rlbench.reporting.caveats import caveats
-from rlbench.reporting.leaderboard import LEADERBOARD_COLUMNS, RELATION_COLUMNS, leaderboard, relation_frame
+from rlbench.reporting.leaderboard import (LEADERBOARD_COLUMNS, RELATION_COLUMNS, leaderboard, relation_frame,
+                                           tail_columns)
 from rlbench.reporting.plots import (
     algorithm_styles,
     plot_clearly_better,
@@ -43,7 +44,6 @@ from rlbench.stats.aggregates import (
 from rlbench.errors import RlbenchError
 from rlbench.stats.bootstrap import Interval
 from rlbench.stats.power import pairwise_seeds_needed
-from rlbench.stats.tails import below_random_fraction, reference_fraction
 from rlbench.stats.ranking import better_relation
 from rlbench.stats.variability import (
     area_under_curve,
@@ -213,11 +213,10 @@ def analyze_suite(
     aggregate.insert(1, "label", [labels[a] for a in aggregate["algo"]])
     aggregate.insert(2, "runs", [len(scores.run_ids[a]) for a in aggregate["algo"]])
     reference_levels = reach_levels(normalization, scores.tasks)
-    at_reference = [reference_fraction(scores.scores[a], reach=reference_levels) for a in aggregate["algo"]]
-    aggregate["at_reference_point"] = [i.point for i in at_reference]
-    aggregate["at_reference_lower"] = [i.lower for i in at_reference]
-    aggregate["at_reference_upper"] = [i.upper for i in at_reference]
-    aggregate["below_random"] = [below_random_fraction(scores.scores[a]) for a in aggregate["algo"]]
+    tails = {a: tail_columns(scores.scores[a], reference_levels) for a in algos}
+    for column in ("at_reference_lower", "at_reference_upper", "below_random"):
+        aggregate[column] = [tails[a][column] for a in aggregate["algo"]]
+    aggregate.insert(len(aggregate.columns) - 3, "at_reference_point", [tails[a]["at_reference"] for a in aggregate["algo"]])
     result.tables["aggregate"] = aggregate
 
     probabilities = probability_of_improvement(scores.scores, seed=seed, reps=reps) if len(algos) > 1 else {}
@@ -277,7 +276,7 @@ def analyze_suite(
     result.tables["failures"] = failed
     failed_per_algo = failed[failed["algo"].isin(algos)]["algo"].value_counts().to_dict()
     board = leaderboard(result.estimates, labels, reference_algos, scores.scores, auc_by_algo, probabilities,
-                        failed_per_algo, relation, reference_levels)
+                        failed_per_algo, relation, tails)
     result.tables["leaderboard"] = board
     by_rank = list(board["algo"])
     result.tables["clearly_better"] = relation_frame(relation, by_rank)

@@ -46,10 +46,10 @@ def leaderboard(
     probabilities: Mapping[tuple[str, str], Interval],
     failed_runs: Mapping[str, int],
     relation: BetterRelation,
-    reach: float | np.ndarray = 1.0,
+    tails: Mapping[str, Mapping[str, float]],
 ) -> pd.DataFrame:
     """Algorithms by shared rank (:func:`rlbench.stats.ranking.shared_ranks` of the "clearly better" ``relation``),
-    then IQM, with the leaderboard's columns.
+    then IQM, with the leaderboard's columns; ``tails[algo]`` are the algorithm's :func:`tail_columns`.
 
     The probability-of-improvement columns compare every row with the best built-in algorithm, named only when one
     built-in algorithm is clearly better than every other built-in one (``attrs["best_builtin"]``, else None).
@@ -67,7 +67,7 @@ def leaderboard(
             "rank": ranks[algo], "algo": algo, "label": labels[algo], "runs": int(scores[algo].shape[0]),
             "failed_runs": int(failed_runs.get(algo, 0)),
             "iqm": iqm.point, "iqm_lower": iqm.lower, "iqm_upper": iqm.upper,
-            **tail_columns(scores[algo], reach),
+            **tails[algo],
             "mean": estimates[algo]["mean"].point, "mean_without_extreme": mean_without_extreme(scores[algo]),
             "median": estimates[algo]["median"].point,
             "optimality_gap": estimates[algo]["optimality_gap"].point,

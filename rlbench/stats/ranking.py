@@ -35,6 +35,7 @@ import numpy as np
 import scipy.stats
 
 from rlbench.errors import RlbenchError
+from rlbench.stats.aggregates import improvement_probability
 from rlbench.stats.bootstrap import score_arrays
 
 ALPHA = 0.05
@@ -138,7 +139,7 @@ def better_relation(scores: Mapping[str, np.ndarray], alpha: float = ALPHA) -> B
     probability: dict[tuple[str, str], float] = {}
     tested: dict[tuple[str, str], float] = {}
     for x, y in pairs:
-        probability[(x, y)] = improvement(checked[x], checked[y])
+        probability[(x, y)] = improvement_probability(checked[x], checked[y])
         probability[(y, x)] = 1.0 - probability[(x, y)]
         tested[(x, y)] = permutation_p_value(checked[x], checked[y])
     adjusted_pairs = holm_adjusted(tested)
@@ -149,13 +150,6 @@ def better_relation(scores: Mapping[str, np.ndarray], alpha: float = ALPHA) -> B
         if adjusted_pairs[(x, y)] <= alpha and probability[(x, y)] != 0.5:
             better.add((x, y) if probability[(x, y)] > 0.5 else (y, x))
     return BetterRelation(names, probability, p_values, adjusted, frozenset(better), float(alpha))
-
-
-def improvement(scores_x: np.ndarray, scores_y: np.ndarray) -> float:
-    """The average probability of improvement P(X > Y) (ties count half), the statistic of the test."""
-    n_x, n_y = scores_x.shape[0], scores_y.shape[0]
-    ranks = scipy.stats.rankdata(np.concatenate([scores_x, scores_y], axis=0), axis=0)
-    return float(np.mean((ranks[:n_x].sum(axis=0) - n_x * (n_x + 1) / 2.0) / (n_x * n_y)))
 
 
 def shared_ranks(relation: BetterRelation) -> dict[str, int]:
@@ -218,5 +212,5 @@ def seeds_floor(runs: int, tasks: int) -> float:
 
 __all__ = [
     "ALPHA", "BetterRelation", "RANK_RULE", "best_algorithm", "better_relation", "cycles", "holm_adjusted",
-    "improvement", "permutation_p_value", "relation_statement", "seeds_floor", "shared_ranks",
+    "permutation_p_value", "relation_statement", "seeds_floor", "shared_ranks",
 ]

@@ -17,12 +17,12 @@ from rlbench.stats.power import (
     seeds_needed,
     t_test_power,
 )
+from rlbench.stats.aggregates import improvement_probability
 from rlbench.stats.ranking import (
     best_algorithm,
     better_relation,
     cycles,
     holm_adjusted,
-    improvement,
     permutation_p_value,
     relation_statement,
     seeds_floor,
@@ -50,14 +50,14 @@ from rlbench.stats.reproduction import (
 def _brute_force_p_value(x: np.ndarray, y: np.ndarray) -> float:
     """Every relabelling of the pooled runs, task by task, enumerated: the definition the exact test computes."""
     pooled, n = np.concatenate([x, y]), x.shape[0]
-    observed = abs(improvement(x, y) - 0.5)
+    observed = abs(improvement_probability(x, y) - 0.5)
     per_task = []
     for task in range(x.shape[1]):
         values = []
         for chosen in itertools.combinations(range(pooled.shape[0]), n):
             mask = np.zeros(pooled.shape[0], dtype=bool)
             mask[list(chosen)] = True
-            values.append(improvement(pooled[mask][:, [task]], pooled[~mask][:, [task]]))
+            values.append(improvement_probability(pooled[mask][:, [task]], pooled[~mask][:, [task]]))
         per_task.append(np.array(values))
     totals = per_task[0]
     for values in per_task[1:]:
