@@ -48,6 +48,20 @@ def guide_params() -> dict:
     return yaml.safe_load("\n".join(line[indent:] for line in lines))
 
 
+def with_quick_calibration(project: Path) -> None:
+    """Every analysis depends on the calibration stage, which resamples the published classic suite's sb3_dqn runs:
+    bring those inputs into the temporary project and shrink the stage's simulations."""
+    edit_params(project, lambda raw: raw["calibration"].update(
+        simulations=40, old_rule_simulations=10, old_rule_reps=100, coverage_simulations=20, verdict_simulations=40))
+    for name in ("results/plans/classic.json", "results/classic/normalization.csv", "results/runs/classic/sb3_dqn"):
+        source, target = ROOT / name, project / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target)
+        else:
+            shutil.copy2(source, target)
+
+
 def run_files(project: Path, suite: str = "smoke") -> dict[str, bytes]:
     root = project / "results" / "runs" / suite
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
@@ -67,18 +81,9 @@ def test_published_suites_through_dvc_repro_add_an_algorithm_and_a_changed_plugi
         raw["suites"]["mini"] = {"algos": ["reinforce", "dqn"], "envs": ["CartPole-v1"], "seeds": [0],
                                  "budget": 1000, "eval_every": 500, "eval_episodes": 2}
         raw["pipeline"].update(publish=["smoke", "mini"], bootstrap_reps=200)
-        raw["calibration"].update(simulations=40, old_rule_simulations=10, old_rule_reps=100,
-                                  coverage_simulations=20, verdict_simulations=40)  # the stage, quickly
 
     edit_params(project, two_suites)
-    # The calibration stage resamples the published classic suite's sb3_dqn runs: its inputs come along.
-    for name in ("results/plans/classic.json", "results/classic/normalization.csv", "results/runs/classic/sb3_dqn"):
-        source, target = ROOT / name, project / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            shutil.copytree(source, target)
-        else:
-            shutil.copy2(source, target)
+    with_quick_calibration(project)
     first = dvc(project, "repro")
     assert "suite smoke: 12 run(s) trained, 0 already finished, 0 failed" in first.stdout
     assert "suite mini: 2 run(s) trained, 0 already finished, 0 failed" in first.stdout
@@ -201,6 +206,7 @@ def test_pixel_smoke_suites_through_dvc_repro(tmp_path):
     project = copy_project(tmp_path / "project")
     edit_params(project, lambda raw: raw["pipeline"].update(publish=["atari-smoke", "minatar-smoke"],
                                                             bootstrap_reps=200))
+    with_quick_calibration(project)
     output = dvc(project, "repro").stdout
     for suite in ("atari-smoke", "minatar-smoke"):
         assert f"suite {suite}: 3 run(s) trained, 0 already finished, 0 failed" in output
