@@ -91,6 +91,9 @@ class SuitePlan:
     suite: SuiteConfig
     algos: dict[str, AlgoPlan]
     runs: tuple[RunSpec, ...]
+    settings: dict[str, dict[str, dict[str, str]]] = dataclasses.field(default_factory=dict)
+    """``algo -> env -> setting -> value``: each algorithm's settings in the shared vocabulary and the protocol it
+    is measured under (:mod:`rlbench.config.settings`, :mod:`rlbench.config.comparison`): what a comparison names."""
 
     @property
     def name(self) -> str:
@@ -107,13 +110,15 @@ class SuitePlan:
             raise RlbenchError(f"algorithm(s) {', '.join(unknown)} not in suite {self.name}; "
                                f"valid choices: {', '.join(sorted(self.algos))}")
         keep = [name for name in self.algos if name in algos]
-        return SuitePlan(self.suite, {n: self.algos[n] for n in keep}, tuple(r for r in self.runs if r.algo in keep))
+        return SuitePlan(self.suite, {n: self.algos[n] for n in keep}, tuple(r for r in self.runs if r.algo in keep),
+                         {n: self.settings[n] for n in keep if n in self.settings})
 
     def to_json(self) -> str:
         payload = {
             "suite": dataclasses.asdict(self.suite),
             "algos": {name: dataclasses.asdict(algo) for name, algo in self.algos.items()},
             "runs": [{"run_id": run.run_id, **dataclasses.asdict(run)} for run in self.runs],
+            "settings": self.settings,
         }
         return json.dumps(payload, indent=1, sort_keys=True) + "\n"
 
@@ -132,20 +137,23 @@ class SuitePlan:
                 if run.run_id != run_id:
                     raise ValueError(f"run {run.key} has run id {run_id}, its spec hashes to {run.run_id}")
                 runs.append(run)
+            settings = {name: raw.get("settings", {})[name] for name in config.algos if name in raw.get("settings", {})}
         except (ValueError, KeyError, TypeError) as error:
             raise RlbenchError(f"corrupt plan {source}: {error} (run `rlbench plan` or `dvc repro`)") from None
-        return cls(config, algos, tuple(runs))
+        return cls(config, algos, tuple(runs), settings)
 
 
 def plan_suite(params: Params, suite_name: str) -> SuitePlan:
     """Resolve every agent of a suite, validate its hyperparameters and plan its runs."""
     from rlbench.agents.registry import batched_implementation, resolve
+    from rlbench.config.comparison import protocol_settings
     from rlbench.config.identity import agent_origin, code_digest
     from rlbench.config.ranges import check_ranges
+    from rlbench.config.settings import comparable_settings
 
     suite = params.suite(suite_name)
     groups = [suite.seeds[i:i + suite.batch_seeds] for i in range(0, len(suite.seeds), suite.batch_seeds)]
-    algos, runs = {}, []
+    algos, runs, settings = {}, [], {}
     for algo_name in suite.algos:
         algo = params.algos[algo_name]
         agent_cls = resolve(algo.agent)
@@ -170,6 +178,9 @@ def plan_suite(params: Params, suite_name: str) -> SuitePlan:
                     raise RlbenchError(f"algos.{algo_name} on {env} with suites.{suite.name}.batch_seeds "
                                        f"{suite.batch_seeds}: {error}") from None
             hyperparameters = json.loads(json.dumps(dataclasses.asdict(config)))
+            settings.setdefault(algo_name, {})[env] = {
+                **protocol_settings(env, suite.budget[env], suite.eval_every, suite.eval_episodes),
+                **comparable_settings(agent_cls, config, suite.budget[env])}
             digests = {"single": code_digest(agent_cls, None, env)}
             if batched_cls is not None:
                 digests["batched"] = code_digest(agent_cls, batched_cls, env)
@@ -180,4 +191,4 @@ def plan_suite(params: Params, suite_name: str) -> SuitePlan:
                     hyperparameters=hyperparameters, mode=modes[seed],
                     code_digest=digests["single" if modes[seed] == "single" else "batched"],
                 ))
-    return SuitePlan(suite, algos, tuple(runs))
+    return SuitePlan(suite, algos, tuple(runs), settings)

@@ -16,6 +16,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from rlbench.reporting.caveats import caveats
+from rlbench.reporting.comparisons import (COMPARISON_COLUMNS, EQUIVALENCE_COLUMNS, comparison_frame,
+                                           implementation_equivalence, suite_comparisons)
 from rlbench.reporting.leaderboard import (LEADERBOARD_COLUMNS, RELATION_COLUMNS, leaderboard, relation_frame,
                                            tail_columns)
 from rlbench.reporting.plots import (
@@ -80,6 +82,8 @@ EMPTY_TABLES = {
     "seeds_needed": SEEDS_NEEDED_COLUMNS,
     "clearly_better": RELATION_COLUMNS,
     "published_vs_ours": PUBLISHED_COLUMNS,
+    "comparisons": COMPARISON_COLUMNS,
+    "implementation_equivalence": EQUIVALENCE_COLUMNS,
 }
 """Columns of every table the analysis stage declares, written empty when no run finished."""
 
@@ -180,6 +184,7 @@ def analyze_suite(
     reps: int,
     training_returns: Mapping[str, Mapping[str, np.ndarray]] | None = None,
     false_verdict_rates: Mapping[str, str] | None = None,
+    settings: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None,
 ) -> SuiteAnalysis:
     """Aggregate, per-environment, pairwise, variance, seeds-needed and sample-efficiency results of a suite, with
     the published numbers' reproduction verdicts and the caveats.
@@ -187,7 +192,9 @@ def analyze_suite(
     ``reference_algos`` are the built-in algorithms: the leaderboard reports every entry's probability of
     improvement over the best of them, when one is clearly best. Failed runs count as the random score.
     ``training_returns`` (:func:`rlbench.reporting.published.training_finals`) are compared with published training
-    returns; ``false_verdict_rates`` (by test name) are written beside the reproduction verdicts.
+    returns; ``false_verdict_rates`` (by test name) are written beside the reproduction verdicts. ``settings`` (the
+    plan's, :attr:`rlbench.config.plan.SuitePlan.settings`) say what every pair differs in
+    (:mod:`rlbench.reporting.comparisons`); matched pairs get their implementation-equivalence verdict.
     """
     result = SuiteAnalysis()
     if eval_frame.empty:  # every run failed: the tables still exist (empty), the failures say why
@@ -287,8 +294,13 @@ def analyze_suite(
         columns=SEEDS_NEEDED_COLUMNS)
     budgets = {env: int(frame[frame["env"] == env]["step"].max()) for env in envs}
     final_returns = {a: {env: raw.scores[a][:, raw.tasks.index(env)] for env in envs} for a in algos}
+    implementations = {a: per_env[next(iter(per_env))].get("implementation", "")
+                       for a, per_env in (settings or {}).items() if per_env}
     result.tables["published_vs_ours"] = published_vs_ours(published_results(), final_returns, normalization, budgets,
-                                                           training_returns, false_verdict_rates)
+                                                           training_returns, false_verdict_rates, implementations)
+    pairs = suite_comparisons(settings or {}, by_rank)
+    result.tables["comparisons"] = comparison_frame(pairs)
+    result.tables["implementation_equivalence"] = implementation_equivalence(pairs, final_returns, normalization)
     result.caveats = caveats(envs, {a: len(raw.run_ids[a]) for a in algos}, result.estimates,
                              result.tables["per_env"], normalization[normalization["env"].isin(envs)],
                              int(failed["algo"].isin(algos).sum()), reps, result.tables["seeds_needed"], unranked)

@@ -84,7 +84,19 @@ COLUMN_GLOSSARY: dict[str, str] = {
     "extreme_run": "the pair's most extreme run: over both algorithms, the run × environment whose normalised final "
                    "score (in brackets) is farthest from its algorithm's mean on that environment",
     "margin": "equivalence margin in raw return",
-    "verdict": "reproduced / not reproduced / inconclusive / not tested: other budget (rule above)",
+    "verdict": "reproduced / not reproduced / inconclusive / not tested: other budget (reproduction rule above); "
+               "equivalent / different / inconclusive (implementation equivalence of a matched pair)",
+    "confounded": "whether a difference in the pair's scores cannot be put down to one change: measured under "
+                  "different protocols, or the same algorithm with two or more settings changed",
+    "why_confounded": "which of the two, and how many settings changed",
+    "matched": "the same algorithm with the same settings in two implementations (it gets an equivalence verdict)",
+    "differs_in": "every setting in which the two compared differ, `setting: first's value vs second's` (X vs Y; "
+                  "published vs ours), in one vocabulary for every agent (`rlbench/config/settings.py`); `nothing` "
+                  "for identical settings",
+    "runs_x": "runs of X on this environment",
+    "runs_y": "runs of Y on this environment",
+    "mean_x": "mean final return of X's runs",
+    "mean_y": "mean final return of Y's runs",
 }
 """Column name -> what it means."""
 

@@ -10,6 +10,7 @@ import pandas as pd
 
 from rlbench.config.plan import SuitePlan
 from rlbench.envs.registry import env_info
+from rlbench.reporting.comparisons import budget_statement, comparison_statement
 from rlbench.reporting.glossary import glossary_markdown
 from rlbench.reporting.tables import markdown_table
 from rlbench.stats.bootstrap import Interval
@@ -172,16 +173,20 @@ def protocol_statement(envs: Sequence[str]) -> str:
 
 
 def leaderboard_markdown(plan: SuitePlan, board: pd.DataFrame, failures: pd.DataFrame | None,
-                         caveats: Sequence[str] = (), normalisation: str = "") -> str:
-    """``leaderboard.md``: the suite's settings, the ranked table, its column glossary, caveats and failed runs."""
+                         caveats: Sequence[str] = (), normalisation: str = "",
+                         comparisons: pd.DataFrame | None = None, published: pd.DataFrame | None = None) -> str:
+    """``leaderboard.md``: the suite's settings, the comparisons it makes (confounded pairs first), the ranked table,
+    its column glossary, caveats and failed runs."""
     config, suite = plan.suite, plan.name
     budgets = ", ".join(f"{env} {steps:,} steps" for env, steps in config.budget.items())
     shown = displayed(board)
     lines = [
         f"# Leaderboard: suite `{suite}`\n",
-        f"Budget: {budgets}; {len(config.seeds)} seeds; evaluation every {config.eval_every:,} steps, "
+        f"Budget (every algorithm): {budgets}; {len(config.seeds)} seeds; evaluation every {config.eval_every:,} steps, "
         f"{config.eval_episodes} episodes. {normalisation}\n",
         " ".join(filter(None, [execution_statement(plan), protocol_statement(config.envs)])) + "\n",
+        budget_statement(published),
+        comparison_statement(comparisons) if comparisons is not None else "",
         leaderboard_note(board) if not board.empty else "",
         markdown_table(shown) if not board.empty else "_no finished runs_\n",
         "## Columns\n",

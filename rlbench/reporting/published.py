@@ -76,16 +76,25 @@ def is_training_return(record: object) -> bool:
     return "training returns" in str(record.protocol)
 
 
-def _differences(record: object, our_steps: int) -> str:
-    """What differs between the published setting and ours, besides the seeds."""
+PUBLISHED_IMPLEMENTATIONS = {"rl-baselines3-zoo": "Stable-Baselines3", "cleanrl": "CleanRL"}
+"""Whose code trained a published cell, by its source (in the vocabulary of :mod:`rlbench.config.settings`)."""
+
+
+def _differences(record: object, our_steps: int, implementation: str, compared: str) -> str:
+    """What differs between the published setting and ours, besides the seeds, in the words of
+    :mod:`rlbench.config.comparison` (budget, environment, implementation, evaluation)."""
     notes = []
     steps = published_steps(record)
     if steps is not None and steps != our_steps:
-        notes.append(f"budget {steps:,} vs ours {our_steps:,} steps")
+        notes.append(f"budget: {steps:,} vs ours {our_steps:,} steps")
     ours = ENV_SUCCESSORS.get(record.env_id)
     if ours is not None:
-        notes.append(f"published on {record.env_id}, ours on {ours}")
-    return "; ".join(notes) or "same budget, environment version and protocol kind"
+        notes.append(f"environment: {record.env_id} vs ours {ours}")
+    published_code = PUBLISHED_IMPLEMENTATIONS.get(record.source, record.source)
+    if implementation and implementation != published_code:
+        notes.append(f"implementation: {published_code} vs ours {implementation}")
+    notes.append(f"evaluation: {record.protocol} vs ours {compared}")
+    return "; ".join(notes)
 
 
 def published_label(record: object) -> str:
@@ -123,7 +132,7 @@ def training_return_algos() -> set[str]:
 def published_vs_ours(
     published: pd.DataFrame, final_returns: Mapping[str, Mapping[str, np.ndarray]], normalization: pd.DataFrame,
     budgets: Mapping[str, int], training_returns: Mapping[str, Mapping[str, np.ndarray]] | None = None,
-    false_verdict_rates: Mapping[str, str] | None = None,
+    false_verdict_rates: Mapping[str, str] | None = None, implementations: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Every published cell that matches one of our (algorithm, environment) pairs, with its verdict.
 
@@ -131,7 +140,8 @@ def published_vs_ours(
     training-episode returns over the last :data:`TRAINING_WINDOW` episodes (:func:`training_finals`);
     ``normalization`` gives each environment's random and reference score (the margin is
     :data:`MEANINGFUL_DIFFERENCE` of their distance); ``budgets`` our training steps per environment;
-    ``false_verdict_rates`` the measured false-verdict rate of each test (keyed by test name), written beside it.
+    ``false_verdict_rates`` the measured false-verdict rate of each test (keyed by test name), written beside it;
+    ``implementations[algo]`` whose code trained our algorithm (the plan's settings), named in ``differs_in``.
     """
     scale = normalization.assign(env=normalization["env"].astype(str)).set_index("env")
     rates = dict(false_verdict_rates or {})
@@ -168,7 +178,9 @@ def published_vs_ours(
                 "difference_upper": verdict.difference.upper,
                 "margin": verdict.margin, "p_value": verdict.p_value, "verdict": outcome,
                 "test": verdict.test, "false_verdict_rate": rates.get(verdict.test, "not measured"),
-                "note": verdict.note, "differs_in": _differences(record, budgets[env]),
+                "note": verdict.note,
+                "differs_in": _differences(record, budgets[env], (implementations or {}).get(algo, ""),
+                                           OUR_TRAINING if training else OUR_PROTOCOL),
             })
     return pd.DataFrame(rows, columns=COLUMNS)
 

@@ -19,6 +19,7 @@ from markdown_it import MarkdownIt
 
 from rlbench.reporting.analysis import PROFILE_FLOOR
 from rlbench.reporting.caveats import normalisation_statement
+from rlbench.reporting.comparisons import EQUIVALENCE_RULE, budget_statement, comparison_statement
 from rlbench.reporting.diagnostics import DESCRIPTIONS
 from rlbench.reporting.glossary import glossary_markdown
 from rlbench.reporting.leaderboard import displayed, execution_statement, leaderboard_note, protocol_statement
@@ -105,6 +106,10 @@ def render_markdown(
     normalization = tables.get("normalization")
     normalised = normalisation_statement(normalization) if normalization is not None else ""
     out = [f"# {title}\n"]
+    comparisons = tables.get("comparisons")
+    out.append(budget_statement(tables.get("published_vs_ours")))
+    if comparisons is not None:
+        out.append(comparison_statement(comparisons))
     out.append("## Leaderboard\n")
     out.append(f"{len(config.seeds)} seeds; {budgets}. {normalised}\n")
     out.append(" ".join(filter(None, [execution_statement(plan), protocol_statement(config.envs)])) + "\n")
@@ -161,6 +166,15 @@ def render_markdown(
     out.append(_table(tables.get("clearly_better")))
     if tables.get("clearly_better") is not None:
         out.append(glossary_markdown(tables["clearly_better"].columns))
+    out.append("## What each pair differs in\n")
+    out.append("Every pair of algorithms, from their resolved settings in one vocabulary (`rlbench/config/settings.py`). "
+               "A pair is **confounded** when it is measured under different protocols (budget, environment, "
+               "evaluation) or, being the same algorithm, changes two or more settings at once; a **matched** pair "
+               "differs only in its implementation.\n")
+    out.append(_table(comparisons))
+    out.append("### Implementation equivalence of the matched pairs\n")
+    out.append(f"{EQUIVALENCE_RULE}.\n")
+    out.append(_table(tables.get("implementation_equivalence"), "_no matched pair in this suite_"))
     out.append("## Seed variance\n")
     out.append(_table(tables.get("seed_variance")))
     out.append("## Seeds needed\n")

@@ -30,6 +30,7 @@ from rlbench.reporting.error_rates import (interval_statement, rank_statement, r
                                            verdict_rate_texts)
 from rlbench.reporting.plots import algorithm_styles
 from rlbench.reporting.figures import save_figure
+from rlbench.reporting.comparisons import comparisons_markdown
 from rlbench.reporting.leaderboard import leaderboard_markdown
 from rlbench.reporting.published import atari100k_beside, training_finals, training_return_algos
 from rlbench.reporting.report import render_html, render_markdown
@@ -57,7 +58,7 @@ def analyze(plan: SuitePlan, pipeline: PipelineConfig, results: Path | str, skip
                                                 skip_unverified))
     analysis = analyze_suite(
         store.load_eval(plan.runs, skip_unverified), normalization, plan.labels, references,
-        failures, pipeline.stats_seed, pipeline.bootstrap_reps, training, verdict_rate_texts(measured),
+        failures, pipeline.stats_seed, pipeline.bootstrap_reps, training, verdict_rate_texts(measured), plan.settings,
     )
     analysis.error_rates = rules_markdown(measured)
     board = analysis.tables.get("leaderboard")
@@ -98,9 +99,15 @@ def write_outputs(
                 continue
             stem = table_stem(table_dir, plan.name, name)
             write_csv_atomic(stem.with_suffix(".csv"), frame, float_format=f"%.{DECIMALS}f")
-            markdown = (leaderboard_markdown(plan, frame, analysis.tables.get("failures"), analysis.caveats,
-                                             normalisation_statement(analysis.tables["normalization"]))
-                        if name == "leaderboard" else markdown_table(frame))
+            if name == "leaderboard":
+                markdown = leaderboard_markdown(plan, frame, analysis.tables.get("failures"), analysis.caveats,
+                                                normalisation_statement(analysis.tables["normalization"]),
+                                                analysis.tables.get("comparisons"),
+                                                analysis.tables.get("published_vs_ours"))
+            elif name == "comparisons":
+                markdown = comparisons_markdown(frame)
+            else:
+                markdown = markdown_table(frame)
             write_text_atomic(stem.with_suffix(".md"), markdown)
         metrics = {algo: {metric: round(interval.point, DECIMALS) for metric, interval in per.items()}
                    for algo, per in sorted(analysis.estimates.items())}

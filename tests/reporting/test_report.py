@@ -220,10 +220,11 @@ def test_published_cells_get_verdicts_from_the_test_that_matches_them():
     assert table.iloc[2]["margin"] == pytest.approx(0.1 * 455.0) and np.isnan(table.iloc[0]["margin"])
     assert table.iloc[0]["published_statistic"].startswith("one run") and "3 seeds" in table.iloc[2]["published_statistic"]
     assert "training-episode returns" in table.iloc[2]["compared"] and "greedy" in table.iloc[0]["compared"]
-    assert "budget 20,000 vs ours 2,000" in table.iloc[3]["differs_in"]
+    assert "budget: 20,000 vs ours 2,000 steps" in table.iloc[3]["differs_in"]
+    assert "evaluation: deterministic vs ours greedy" in table.iloc[3]["differs_in"]
     assert table.iloc[3]["difference"] == pytest.approx(0.0)  # the numbers are still shown
     assert table.iloc[4]["env"] == "LunarLander-v3" and table.iloc[4]["difference"] == pytest.approx(0.0)
-    assert "published on LunarLander-v2, ours on LunarLander-v3" in table.iloc[4]["differs_in"]
+    assert "environment: LunarLander-v2 vs ours LunarLander-v3" in table.iloc[4]["differs_in"]
 
 
 def test_an_algorithm_without_any_finished_run_is_listed_not_ranked():
