@@ -61,8 +61,9 @@ def comparison_frame(pairs: Sequence[Comparison]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
 
 
-def comparison_statement(frame: pd.DataFrame) -> str:
-    """One paragraph naming the confounded pairs and the matched ones, for the top of a leaderboard or report."""
+def comparison_statement(frame: pd.DataFrame, equivalence: pd.DataFrame | None = None) -> str:
+    """One paragraph naming the confounded pairs and the matched ones with their suite-level equivalence verdict
+    (``equivalence``: :func:`implementation_equivalence`'s table), for the top of a leaderboard or report."""
     if frame is None or frame.empty:
         return "Comparisons: one algorithm, nothing compared.\n"
     confounded = frame[frame["confounded"]]
@@ -78,9 +79,15 @@ def comparison_statement(frame: pd.DataFrame) -> str:
         parts.append(f"**Confounded comparisons** (a difference in their scores cannot be put down to one change): "
                      f"{listed}.")
     if not matched.empty:
-        parts.append("Matched pairs (the same algorithm and settings in two implementations; their equivalence "
-                     "verdict: `implementation_equivalence.csv`): "
-                     + ", ".join(f"`{x}` vs `{y}`" for x, y in zip(matched["algo_x"], matched["algo_y"])) + ".")
+        verdicts = {}
+        if equivalence is not None and not equivalence.empty:
+            overall = equivalence[equivalence["env"] == SUITE_ROW]
+            verdicts = {(x, y): f": **{v}** ({note})" for x, y, v, note in
+                        zip(overall["algo_x"], overall["algo_y"], overall["verdict"], overall["note"])}
+        parts.append("Matched pairs (the same algorithm and settings in two implementations; implementation "
+                     "equivalence per environment in `implementation_equivalence.csv`): "
+                     + "; ".join(f"`{x}` vs `{y}`{verdicts.get((x, y), '')}"
+                                 for x, y in zip(matched["algo_x"], matched["algo_y"])) + ".")
     parts.append("What every pair differs in: `comparisons.csv` (one vocabulary for every agent: "
                  "`rlbench/config/settings.py`).")
     return "Comparisons: " + " ".join(parts) + "\n"
@@ -103,9 +110,9 @@ def budget_statement(published: pd.DataFrame | None) -> str:
             + "; ".join(parts) + ". Their ranks here are at this budget, not at theirs.\n")
 
 
-def comparisons_markdown(frame: pd.DataFrame) -> str:
+def comparisons_markdown(frame: pd.DataFrame, equivalence: pd.DataFrame | None = None) -> str:
     """``comparisons.md``: the statement and the table."""
-    return comparison_statement(frame) + "\n" + markdown_table(frame)
+    return comparison_statement(frame, equivalence) + "\n" + markdown_table(frame)
 
 
 def implementation_equivalence(pairs: Sequence[Comparison], final_returns: Mapping[str, Mapping[str, np.ndarray]],

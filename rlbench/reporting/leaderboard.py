@@ -174,7 +174,8 @@ def protocol_statement(envs: Sequence[str]) -> str:
 
 def leaderboard_markdown(plan: SuitePlan, board: pd.DataFrame, failures: pd.DataFrame | None,
                          caveats: Sequence[str] = (), normalisation: str = "",
-                         comparisons: pd.DataFrame | None = None, published: pd.DataFrame | None = None) -> str:
+                         comparisons: pd.DataFrame | None = None, published: pd.DataFrame | None = None,
+                         equivalence: pd.DataFrame | None = None) -> str:
     """``leaderboard.md``: the suite's settings, the comparisons it makes (confounded pairs first), the ranked table,
     its column glossary, caveats and failed runs."""
     config, suite = plan.suite, plan.name
@@ -186,7 +187,7 @@ def leaderboard_markdown(plan: SuitePlan, board: pd.DataFrame, failures: pd.Data
         f"{config.eval_episodes} episodes. {normalisation}\n",
         " ".join(filter(None, [execution_statement(plan), protocol_statement(config.envs)])) + "\n",
         budget_statement(published),
-        comparison_statement(comparisons) if comparisons is not None else "",
+        comparison_statement(comparisons, equivalence) if comparisons is not None else "",
         leaderboard_note(board) if not board.empty else "",
         markdown_table(shown) if not board.empty else "_no finished runs_\n",
         "## Columns\n",

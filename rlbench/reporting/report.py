@@ -109,7 +109,7 @@ def render_markdown(
     comparisons = tables.get("comparisons")
     out.append(budget_statement(tables.get("published_vs_ours")))
     if comparisons is not None:
-        out.append(comparison_statement(comparisons))
+        out.append(comparison_statement(comparisons, tables.get("implementation_equivalence")))
     out.append("## Leaderboard\n")
     out.append(f"{len(config.seeds)} seeds; {budgets}. {normalised}\n")
     out.append(" ".join(filter(None, [execution_statement(plan), protocol_statement(config.envs)])) + "\n")

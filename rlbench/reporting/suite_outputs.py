@@ -103,9 +103,10 @@ def write_outputs(
                 markdown = leaderboard_markdown(plan, frame, analysis.tables.get("failures"), analysis.caveats,
                                                 normalisation_statement(analysis.tables["normalization"]),
                                                 analysis.tables.get("comparisons"),
-                                                analysis.tables.get("published_vs_ours"))
+                                                analysis.tables.get("published_vs_ours"),
+                                                analysis.tables.get("implementation_equivalence"))
             elif name == "comparisons":
-                markdown = comparisons_markdown(frame)
+                markdown = comparisons_markdown(frame, analysis.tables.get("implementation_equivalence"))
             else:
                 markdown = markdown_table(frame)
             write_text_atomic(stem.with_suffix(".md"), markdown)
