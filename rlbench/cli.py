@@ -64,8 +64,12 @@ def plan(
     from rlbench.storage.plans import plan_path, write_plan
 
     loaded = load_params(params)
-    for name in suites or loaded.pipeline.publish:
-        changed = write_plan(plan_suite(loaded, name), results)
+    names = suites or loaded.pipeline.publish
+    for name in names:  # an unknown suite is refused before any is planned
+        loaded.suite(name)
+    planned = [plan_suite(loaded, name) for name in names]  # a bad plugin is refused before any plan is written
+    for name, suite_plan in zip(names, planned):
+        changed = write_plan(suite_plan, results)
         typer.echo(f"plan {name}: {'updated' if changed else 'unchanged'} ({plan_path(results, name)})")
 
 
@@ -139,20 +143,56 @@ def run_suite(
         raise typer.Exit(1)
 
 
+def _require_runs(planned: "SuitePlan", results: Path) -> None:
+    """Refuse, before any work, a suite (or a selection of its algorithms) with runs neither trained nor failed."""
+    from rlbench.storage.run_store import RunStore
+
+    store = RunStore(results)
+    failed = {(f.algo, f.env, f.seed) for f in store.failures(planned.runs)}
+    missing = [run.key for run in planned.runs
+               if (run.algo, run.env, run.seed) not in failed and not store.run_dir(run).is_dir()]
+    if len(missing) == len(planned.runs):
+        raise RlbenchError(f"no runs of suite {planned.name} under {store.suite_dir(planned.name)}: run "
+                           f"`rlbench run-suite {planned.name}` (or `make reproduce` for a published suite) first")
+    if missing:
+        raise RlbenchError(f"{len(missing)} of {len(planned.runs)} run(s) of suite {planned.name} not found: "
+                           f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''} (run `rlbench run-suite "
+                           f"{planned.name}` first)")
+
+
 def _analyse(loaded: "Params", planned: "SuitePlan", results: Path, reports: Path, algos: list[str] | None,
              skip_unverified: bool = False) -> Path:
-    """Record a freshly made plan, make sure the suite has a normalisation table, and report it."""
+    """Make sure the suite has a normalisation table, report it, and record the freshly made plan.
+
+    The plan is written only after the report succeeded, and a normalisation table measured for a report that
+    then failed is removed again: a failing report leaves nothing behind.
+    """
     from rlbench.reporting.suite_outputs import compare, publish_suite
     from rlbench.scores.normalization import normalization_path, write_normalization
     from rlbench.storage.plans import write_plan
 
-    write_plan(planned, results)
-    if not normalization_path(results, planned.name).is_file():
+    # Unknown algorithms and missing runs: one line, before anything is measured or written.
+    _require_runs(planned.select(algos) if algos else planned, results)
+    normalization = normalization_path(results, planned.name)
+    measured = not normalization.is_file()
+    if measured:
         write_normalization(planned.suite, results, loaded.pipeline.stats_seed)
-    if algos:
-        return compare(planned, loaded.pipeline, algos, results, reports, skip_unverified)
-    publish_suite(planned, loaded.pipeline, results, reports, skip_unverified)
-    return reports / planned.name
+    try:
+        if algos:
+            directory = compare(planned, loaded.pipeline, algos, results, reports, skip_unverified)
+        else:
+            publish_suite(planned, loaded.pipeline, results, reports, skip_unverified)
+            directory = reports / planned.name
+    except BaseException:
+        if measured:
+            normalization.unlink(missing_ok=True)
+            try:
+                normalization.parent.rmdir()  # results/<suite>/, when the table was all there was in it
+            except OSError:
+                pass
+        raise
+    write_plan(planned, results)
+    return directory
 
 
 @app.command()
@@ -170,6 +210,12 @@ def report(
 
     selected = [a.strip() for a in algos.split(",") if a.strip()] if algos else None
     loaded = load_params(params)
+    loaded.suite(suite)  # an unknown suite: one line, before anything
+    runs = results / "runs" / suite
+    if not runs.is_dir() and not (results / "failures" / suite).is_dir():
+        # No run trained or failed: say so before planning (importing every agent) or measuring anything.
+        raise RlbenchError(f"no runs of suite {suite} under {runs}: run `rlbench run-suite {suite}` "
+                           "(or `make reproduce` for a published suite) first")
     directory = _analyse(loaded, plan_suite(loaded, suite), results, reports, selected, skip_unverified)
     typer.echo(f"report: {directory / 'report.md'} and {directory / 'report.html'}")
 

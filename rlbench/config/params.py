@@ -7,6 +7,7 @@ choices, the valid ones. Planning a suite into runs is :mod:`rlbench.config.plan
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,53 @@ from rlbench.errors import RlbenchError, unknown_choice
 
 BACKENDS = ("serial", "process", "ray")
 """How a suite's runs execute; :mod:`rlbench.execution.backends` implements each of these names."""
+
+SAFE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+"""Suite, algorithm and environment names: they become directory names under ``results/`` and ``reports/``,
+so no path separator, no leading dot (``..`` would climb out of them)."""
+SAFE_NAME_RULE = "letters, digits, '-', '_' and '.', not starting with '.'"
+
+
+def check_name(kind: str, name: Any) -> str:
+    """``name`` if it is a safe file name (:data:`SAFE_NAME`); otherwise one line naming it and the rule."""
+    if not isinstance(name, str) or not SAFE_NAME.fullmatch(name):
+        raise RlbenchError(f"{kind} {name!r} is not allowed as a name; allowed: {SAFE_NAME_RULE}")
+    return name
+
+
+class DuplicateKeyError(yaml.YAMLError):
+    """A key repeated in one mapping of a YAML file (plain YAML keeps the last value silently)."""
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key repeated in one mapping, naming both lines (merge keys ``<<`` may
+    still be overridden by a key of their own mapping)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: the base constructor reports it
+                continue
+            if first is not None:
+                raise DuplicateKeyError(f"duplicate key {key!r} at line {line} (first at line {first}); "
+                                        "allowed: each key once per mapping")
+            seen[key] = line
+        return super().construct_mapping(node, deep)
+
+
+def _duplicates(values: list[Any]) -> list[Any]:
+    """The entries of ``values`` that occur more than once, each once, in order."""
+    repeated: list[Any] = []
+    for i, value in enumerate(values):
+        if value in values[:i] and value not in repeated:
+            repeated.append(value)
+    return repeated
 
 
 @dataclass(frozen=True)
@@ -102,9 +150,11 @@ def load_params(path: str | Path = "params.yaml") -> Params:
     """Read and validate ``params.yaml``."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.load(path.read_text(), Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except FileNotFoundError:
         raise RlbenchError(f"{path} not found (run from the project root or pass --params)") from None
+    except DuplicateKeyError as error:
+        raise RlbenchError(f"{path}: {error}") from None
     except yaml.YAMLError as error:
         raise RlbenchError(f"{path} is not valid YAML: {str(error).splitlines()[0]}") from None
     return parse_params(raw, str(path))
@@ -114,8 +164,10 @@ def parse_params(raw: Any, source: str = "params.yaml") -> Params:
     root = _mapping(raw, source, ("pipeline", "suites", "algos"))
     # `calibration:` is the calibration stage's own section (validated by rlbench.stats.calibration.settings_from_mapping)
     _only_known(root, source, {"pipeline", "suites", "algos", "calibration"})
-    algos = {name: _algo(name, value) for name, value in _mapping(root["algos"], "algos").items()}
-    suites = {name: _suite(name, value, algos) for name, value in _mapping(root["suites"], "suites").items()}
+    algos = {check_name("algorithm", name): _algo(name, value)
+             for name, value in _mapping(root["algos"], "algos").items()}
+    suites = {check_name("suite", name): _suite(name, value, algos)
+              for name, value in _mapping(root["suites"], "suites").items()}
     pipeline = _pipeline(_mapping(root["pipeline"], "pipeline"), suites)
     return Params(pipeline, suites, algos)
 
@@ -149,6 +201,17 @@ def _field(mapping: dict[str, Any], key: str, where: str, kind: type, default: A
     return value
 
 
+def _distinct(values: list[Any], where: str, what: str) -> list[Any]:
+    """A suite's list of algorithms, environments or seeds: non-empty, each entry once."""
+    if not values:
+        raise RlbenchError(f"{where}: empty; allowed: a non-empty list of distinct {what}")
+    repeated = _duplicates(values)
+    if repeated:
+        raise RlbenchError(f"{where}: duplicate {what} {', '.join(map(repr, repeated))} in {values!r}; "
+                           f"allowed: each once")
+    return values
+
+
 def _positive(value: int, where: str) -> int:
     if value <= 0:
         raise RlbenchError(f"{where}: must be positive, got {value}")
@@ -167,6 +230,7 @@ def _algo(name: str, raw: Any) -> AlgoConfig:
     _only_known(mapping, where, {"agent", "hyperparameters", "per_env", "label"})
     per_env = _mapping(mapping.get("per_env") or {}, f"{where}.per_env")
     for env, values in per_env.items():
+        check_name(f"environment in {where}.per_env:", env)
         if env not in ENVIRONMENTS:
             raise unknown_choice(f"environment in {where}.per_env:", env, ENVIRONMENTS)
         _mapping(values, f"{where}.per_env.{env}")
@@ -184,19 +248,20 @@ def _suite(name: str, raw: Any, algos: dict[str, AlgoConfig]) -> SuiteConfig:
     required = ("algos", "envs", "seeds", "budget", "eval_every", "eval_episodes")
     mapping = _mapping(raw, where, required)
     _only_known(mapping, where, {*required, "batch_seeds"})
-    suite_algos = _field(mapping, "algos", where, list)
+    suite_algos = _distinct(_field(mapping, "algos", where, list), f"{where}.algos", "algorithms")
     for algo in suite_algos:
+        check_name(f"algorithm in {where}.algos:", algo)
         if algo not in algos:
             raise unknown_choice(f"algorithm in {where}.algos:", algo, algos)
-    envs = _field(mapping, "envs", where, list)
+    envs = _distinct(_field(mapping, "envs", where, list), f"{where}.envs", "environments")
     for env in envs:
+        check_name(f"environment in {where}.envs:", env)
         if env not in ENVIRONMENTS:
             raise unknown_choice(f"environment in {where}.envs:", env, ENVIRONMENTS)
     seeds = _field(mapping, "seeds", where, list)
     if not seeds or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds):
         raise RlbenchError(f"{where}.seeds: expected a non-empty list of non-negative integers, got {seeds!r}")
-    if len(set(seeds)) != len(seeds):
-        raise RlbenchError(f"{where}.seeds: duplicate seeds in {seeds!r}")
+    _distinct(seeds, f"{where}.seeds", "seeds")
     raw_budget = mapping["budget"]
     if isinstance(raw_budget, int) and not isinstance(raw_budget, bool):
         budget = {env: raw_budget for env in envs}

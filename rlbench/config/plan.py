@@ -148,6 +148,7 @@ def plan_suite(params: Params, suite_name: str) -> SuitePlan:
     from rlbench.agents.registry import batched_implementation, resolve
     from rlbench.config.comparison import protocol_settings
     from rlbench.config.identity import agent_origin, code_digest
+    from rlbench.config.interface import check_interface
     from rlbench.config.ranges import check_ranges
     from rlbench.config.settings import comparable_settings
 
@@ -157,6 +158,7 @@ def plan_suite(params: Params, suite_name: str) -> SuitePlan:
     for algo_name in suite.algos:
         algo = params.algos[algo_name]
         agent_cls = resolve(algo.agent)
+        check_interface(agent_cls, algo.agent, f"algos.{algo_name}")  # before any run: one line naming what is wrong
         # Agents without a batched implementation train each seed alone, whatever batch_seeds says.
         batched_cls = batched_implementation(agent_cls) if suite.batch_seeds > 1 else None
         modes = {seed: "single" if batched_cls is None or len(group) == 1 else batched_mode(group)

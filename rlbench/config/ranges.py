@@ -9,6 +9,8 @@ from two places:
 * a field's own ``metadata={"range": Range(...)}`` in an agent's ``Config`` dataclass, which is how a
   plugin declares ranges for fields of its own (it wins over the common rule of the same name).
 
+A field annotated ``int`` (or ``int | None``) in the ``Config`` takes an integer and nothing else: not a float
+(``32.0`` included, which would skip integer arithmetic and the checks between fields) and not a bool.
 Consistency between fields (a batch no larger than the replay buffer) is checked here too.
 """
 
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import types
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -40,7 +44,7 @@ class Range:
             return True
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return False
-        if self.integer and not float(value).is_integer():
+        if self.integer and not isinstance(value, int):  # 32.0 is not an integer setting
             return False
         if not math.isfinite(value):
             return False
@@ -95,9 +99,48 @@ COMMON_RANGES: dict[str, Range] = {
 LAYER_SIZE = POSITIVE_INT
 
 
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _check(where: str, name: str, value: Any, rule: Range) -> None:
     if not rule.allows(value):
-        raise RlbenchError(f"{where}.{name}: {value!r} is out of range; allowed: {rule.describe()}")
+        problem = ("is not an integer" if rule.integer and not _is_integer(value) and isinstance(value, (int, float))
+                   else "is out of range")
+        raise RlbenchError(f"{where}.{name}: {value!r} {problem}; allowed: {rule.describe()}")
+
+
+_INT_ANNOTATIONS = {"int": False, "int | None": True, "None | int": True, "Optional[int]": True,
+                    "typing.Optional[int]": True}
+"""String annotations (``from __future__ import annotations``) of integer fields -> whether None is allowed."""
+
+
+def _integer_fields(config_cls: type) -> dict[str, bool]:
+    """The ``Config`` fields annotated ``int`` or ``int | None`` -> whether None is allowed."""
+    try:
+        hints = typing.get_type_hints(config_cls)
+    except Exception:  # noqa: BLE001 - an annotation that does not evaluate: fall back to its text
+        hints = {}
+    found = {}
+    for f in dataclasses.fields(config_cls):
+        hint = hints.get(f.name, f.type)
+        if isinstance(hint, str):
+            if hint.strip() in _INT_ANNOTATIONS:
+                found[f.name] = _INT_ANNOTATIONS[hint.strip()]
+        elif hint is int:
+            found[f.name] = False
+        elif (typing.get_origin(hint) in (typing.Union, types.UnionType)
+              and set(typing.get_args(hint)) == {int, type(None)}):
+            found[f.name] = True
+    return found
+
+
+def _check_integer_types(config: Any, where: str) -> None:
+    for name, optional in _integer_fields(type(config)).items():
+        value = getattr(config, name)
+        if not (_is_integer(value) or (optional and value is None)):
+            raise RlbenchError(f"{where}.{name}: {value!r} is not an integer; allowed: an integer"
+                               + (" or None" if optional else ""))
 
 
 def _check_mapping(where: str, values: Mapping[str, Any], own: Mapping[str, Range]) -> None:
@@ -120,4 +163,5 @@ def _check_mapping(where: str, values: Mapping[str, Any], own: Mapping[str, Rang
 def check_ranges(config: Any, where: str) -> None:
     """Check every field of an agent's ``Config`` instance against its range; raise one line on the first bad one."""
     own = {f.name: f.metadata["range"] for f in dataclasses.fields(config) if "range" in f.metadata}
+    _check_integer_types(config, where)
     _check_mapping(where, {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}, own)

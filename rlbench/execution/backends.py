@@ -6,6 +6,7 @@ The names are :data:`rlbench.config.params.BACKENDS`; this module implements eac
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -34,7 +35,9 @@ def process_pool(tasks: list[Task], options: WorkerOptions, workers: int) -> Ite
     solo: set[str] = set()
     context = multiprocessing.get_context("spawn")
     while pending:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=init_worker)
+        # Workers die with this process, even when it is killed (kill -9) and cannot shut the pool down.
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=init_worker,
+                                   initargs=(os.getpid(),))
         in_flight: dict[Future, Task] = {}
         try:
             while pending or in_flight:

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
+import os
+import signal
+import sys
+import threading
+import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,11 +42,46 @@ class WorkerOptions:
     """GPUs each Ray task asks for."""
 
 
-def init_worker() -> None:
-    """One torch thread per worker: same numbers on every backend; small nets gain nothing from threads."""
+PR_SET_PDEATHSIG = 1
+"""Linux ``prctl`` option: the signal a process gets when the thread that created it ends."""
+
+PARENT_POLL_SECONDS = 0.5
+"""How often a worker's watchdog looks whether its launcher is still its parent."""
+
+
+def init_worker(parent: int | None = None) -> None:
+    """Tie the worker to its launcher (process ``parent``, when given), then use one torch thread: same numbers
+    on every backend; small nets gain nothing from threads."""
+    if parent is not None:
+        tie_to_parent(parent)
     import torch
 
     torch.set_num_threads(1)
+
+
+def tie_to_parent(parent: int) -> None:
+    """End this process when its parent ``parent`` dies, however it dies (``kill -9`` included).
+
+    On Linux the kernel sends SIGKILL at the parent's death (``PR_SET_PDEATHSIG``); everywhere a daemon thread
+    exits the process once its parent is no longer ``parent`` (it was re-parented), and a parent that died before
+    either was armed is noticed at once. A worker never outlives its launcher to train on, orphaned, for hours;
+    the multiprocessing resource tracker, which only the launcher and its workers keep alive, ends with them.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # no prctl here: the watchdog alone
+            pass
+    if os.getppid() != parent:
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), name="rlbench-parent-watchdog", daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_SECONDS)
+    os._exit(1)
 
 
 def _reason(error: Exception) -> str:

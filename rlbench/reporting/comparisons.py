@@ -151,7 +151,8 @@ def implementation_equivalence(pairs: Sequence[Comparison], final_returns: Mappi
                          "mean_x": np.nan, "mean_y": np.nan, "difference": np.nan, "difference_lower": np.nan,
                          "difference_upper": np.nan, "margin": np.nan, "verdict": overall,
                          "note": f"{len(outcomes)} environments: {counts}"})
-    return pd.DataFrame(rows, columns=EQUIVALENCE_COLUMNS)
+    table = pd.DataFrame(rows, columns=EQUIVALENCE_COLUMNS)
+    return table.astype({"runs_x": "Int64", "runs_y": "Int64"})  # run counts stay integers beside the suite row
 
 
 def suite_comparisons(settings: Mapping[str, Mapping[str, Mapping[str, str]]], order: Sequence[str]) -> list[Comparison]:

@@ -9,6 +9,7 @@ hyperparameters, provenance, failures. Everything in it is deterministic (no clo
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -238,7 +239,9 @@ def _diagnostics_section(table: pd.DataFrame | None) -> str:
 
 def render_html(markdown: str, figure_dir: Path, title: str) -> str:
     """A self-contained HTML page: the Markdown rendered, PNG figures inlined as data URIs."""
-    body = MarkdownIt("commonmark").enable("table").render(markdown)
+    # html=False: raw HTML in the Markdown (an algorithm label, a suite name, a caveat) is shown as text, never
+    # run as markup; the report's own Markdown writes none.
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown)
 
     def inline(match: re.Match[str]) -> str:
         path = figure_dir / match.group(1)
@@ -249,5 +252,5 @@ def render_html(markdown: str, figure_dir: Path, title: str) -> str:
     body = re.sub(r'src="([^"/]+\.png)"', inline, body)
     style = ("body{font-family:sans-serif;max-width:1200px;margin:auto;padding:1em}table{border-collapse:collapse;"
              "font-size:0.85em}td,th{border:1px solid #ccc;padding:2px 6px}img{max-width:100%}code{font-size:0.9em}")
-    return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title><style>{style}</style>"
+    return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title><style>{style}</style>"
             f"</head><body>\n{body}</body></html>\n")
