@@ -21,6 +21,7 @@ import pandas as pd
 
 from rlbench.config.comparison import Comparison, comparisons
 from rlbench.reporting.policy import MEANINGFUL_DIFFERENCE
+from rlbench.reporting.published import equivalence_margin, margin_scale
 from rlbench.reporting.tables import markdown_table
 from rlbench.scores.bounds import score_bounds
 from rlbench.stats.reproduction import EQUIVALENCE_TEST, INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, equivalence_verdict
@@ -122,7 +123,7 @@ def implementation_equivalence(pairs: Sequence[Comparison], final_returns: Mappi
     ``final_returns[algo][env]`` are the runs' final returns; ``normalization`` gives each environment's random and
     reference score (the margin's scale).
     """
-    scale = normalization.set_index("env")
+    scale = margin_scale(normalization)
     rows = []
     for pair in (p for p in pairs if p.matched):
         if pair.x not in final_returns or pair.y not in final_returns:
@@ -133,7 +134,7 @@ def implementation_equivalence(pairs: Sequence[Comparison], final_returns: Mappi
             y = np.asarray(final_returns[pair.y].get(env, []), dtype=float)
             if x.size < 2 or y.size < 2:
                 continue
-            margin = MEANINGFUL_DIFFERENCE * abs(float(scale.loc[env, "reference"]) - float(scale.loc[env, "random"]))
+            margin = equivalence_margin(scale, env)
             verdict = equivalence_verdict(x, float(np.mean(y)), float(np.std(y, ddof=1)), int(y.size), margin,
                                           score_bounds(env))
             outcome = OUTCOMES[verdict.outcome]

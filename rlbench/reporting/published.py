@@ -51,6 +51,17 @@ OUR_PROTOCOL = "greedy/deterministic evaluation episodes at the budget"
 OUR_TRAINING = f"training-episode returns under exploration, mean of each run's last {TRAINING_WINDOW} episodes"
 
 
+def margin_scale(normalization: pd.DataFrame) -> pd.DataFrame:
+    """The normalisation table indexed by environment name, for :func:`equivalence_margin`."""
+    return normalization.assign(env=normalization["env"].astype(str)).set_index("env")
+
+
+def equivalence_margin(scale: pd.DataFrame, env: str) -> float:
+    """The equivalence margin on ``env`` in raw return: :data:`MEANINGFUL_DIFFERENCE` × |reference − random|
+    (``scale``: :func:`margin_scale`)."""
+    return MEANINGFUL_DIFFERENCE * abs(float(scale.loc[env, "reference"]) - float(scale.loc[env, "random"]))
+
+
 def published_results() -> pd.DataFrame:
     """The published reference numbers shipped with rlbench (sources in PUBLISHED_SOURCES.md)."""
     return pd.read_csv(files("rlbench") / "data" / "published_results.csv")
@@ -143,7 +154,7 @@ def published_vs_ours(
     ``false_verdict_rates`` the measured false-verdict rate of each test (keyed by test name), written beside it;
     ``implementations[algo]`` whose code trained our algorithm (the plan's settings), named in ``differs_in``.
     """
-    scale = normalization.assign(env=normalization["env"].astype(str)).set_index("env")
+    scale = margin_scale(normalization)
     rates = dict(false_verdict_rates or {})
     rows = []
     for record in published.itertuples(index=False):
@@ -156,7 +167,7 @@ def published_vs_ours(
             ours = (training_returns or {}).get(algo, {}).get(env) if training else evaluated
             if ours is None or len(ours) < 2:
                 continue
-            margin = MEANINGFUL_DIFFERENCE * abs(float(scale.loc[env, "reference"]) - float(scale.loc[env, "random"]))
+            margin = equivalence_margin(scale, env)
             seeds = int(record.seeds)
             if seeds == 1:
                 verdict = single_run_verdict(ours, float(record.score), score_bounds(env))
