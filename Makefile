@@ -32,6 +32,8 @@ reproduce: setup
 	@echo "Verdicts:    results/verdicts.md (every published number, reproduced or not, across the suites)"
 	@echo "Atari 100k:  results/atari100k/ and reports/atari100k/"
 
-## Run the tests (learning tests and the smoke pipeline included).
+## Run the tests (learning tests and the smoke pipeline included), over two processes (pytest-xdist):
+# every test still runs; `worksteal` hands a finished worker the other's queued tests, so a few long ones
+# do not leave a core idle. One process: `.venv/bin/python -m pytest -q`.
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist worksteal

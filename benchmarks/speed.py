@@ -15,7 +15,7 @@ Groups (see ``GROUP_BUILDERS``; adding one is a function returning a ``Competito
   loop, and the gradient-only floor.
 * ``dqn_cleanrl``: the same four with CleanRL ``dqn.py``'s CartPole defaults, timed in a steady-state
   window after learning has started.
-* ``reinforce_vs_a2c``: rlbench REINFORCE (with and without baseline) against SB3 A2C (``params.yaml``).
+(REINFORCE against SB3 A2C is ``benchmarks/reinforce_vs_a2c.py``, which reuses this harness.)
 * ``batched_seeds_rl_zoo``, ``batched_seeds_cleanrl``: ten seeds of rlbench DQN trained at once
   (``BatchedDQN``, a suite's ``batch_seeds``) against ten separate runs, aggregate env steps/s.
 * ``dqn_minatar``, ``dqn_atari``: DQN from pixels, rlbench against SB3 with identical settings (the
@@ -30,10 +30,9 @@ holding the processor, library versions, settings and results, and neither times
     python benchmarks/speed.py --tiny --out /tmp/b   # every group, structure check, about a minute
     python benchmarks/speed.py --groups dqn_cleanrl --reps 7 --scale 2
 
-The versioned figures are four runs, one per topic (each about 15-40 min wall on a busy 2-core EPYC):
+The versioned figures are three runs, one per topic (each about 15-40 min wall on a busy 2-core EPYC):
 
     python benchmarks/speed.py --groups dqn_rl_zoo dqn_cleanrl batched_seeds_rl_zoo batched_seeds_cleanrl
-    python benchmarks/speed.py --groups reinforce_vs_a2c --out results/benchmarks/reinforce
     python benchmarks/speed.py --groups dqn_minatar dqn_atari --out results/benchmarks/pixels
     python benchmarks/speed.py --groups batched_seeds_minatar --out results/benchmarks/batched-minatar
 
@@ -589,46 +588,6 @@ def check_against_params(rlbench_values: dict[str, Any]) -> list[str]:
     return [f"differs from params.yaml algos.dqn.per_env.{ENV_ID}: {', '.join(differ)}"] if differ else []
 
 
-@dataclass(frozen=True)
-class PolicyGradientSettings:
-    """REINFORCE vs A2C: every hyperparameter comes from ``params.yaml`` (the default suite's)."""
-
-    algos: tuple[str, ...] = ("reinforce", "reinforce_baseline", "sb3_a2c")
-    """``params.yaml`` algos entries compared, all on CartPole-v1."""
-    schedule_steps: int = 50_000
-    """The budget the agents are told (the default suite's CartPole budget)."""
-    warmup_steps: int = 2000
-    """Steps before the clock starts (first episodes and updates)."""
-
-
-def reinforce_vs_a2c_group(options: Options, timed_steps: int) -> CompetitorGroup:
-    """rlbench REINFORCE with and without baseline against SB3 A2C, ``params.yaml`` hyperparameters."""
-    params = load_rlbench_params()
-    window = TimingWindow(200, 400) if options.tiny else TimingWindow(2000, int(timed_steps * options.scale))
-    settings = PolicyGradientSettings(schedule_steps=max(50_000, window.end), warmup_steps=window.warmup_steps)
-    competitors: list[Competitor] = []
-    resolved: dict[str, Any] = {}
-    for algo in settings.algos:
-        entry = params.algos[algo]
-        values = entry.for_env(ENV_ID)
-        resolved[algo] = {"agent": entry.agent, "hyperparameters": values}
-        if entry.agent.startswith("sb3_"):
-            run = (lambda a=entry.agent, v=values: run_sb3(a, v, settings.schedule_steps, window))
-        else:
-            run = (lambda a=entry.agent, v=values: run_rlbench_online(a, v, settings.schedule_steps, window))
-        competitors.append(Competitor(algo, entry.label, run))
-    return CompetitorGroup(
-        name="reinforce_vs_a2c",
-        title="REINFORCE (rlbench) vs A2C (SB3), CartPole-v1, params.yaml settings",
-        competitors=competitors,
-        ratios=[("reinforce", "sb3_a2c"), ("reinforce_baseline", "sb3_a2c"), ("reinforce_baseline", "reinforce")],
-        window=window,
-        settings={**dataclasses.asdict(settings), "algos": resolved},
-        notes=["SB3 A2C steps 8 environments per vector step (params.yaml n_envs); steps/s counts every env step",
-               "REINFORCE learns once per episode, so its cost per step depends on how long episodes are"],
-    )
-
-
 def build_batched_dqn(hyperparameters: dict[str, Any], seeds: int, schedule_steps: int, env_id: str = ENV_ID,
                       vectorised_env: bool = True) -> tuple[Any, Any]:
     """``seeds`` seeds of rlbench DQN as one ``BatchedDQN`` (each seed built as its separate run would be) and
@@ -800,7 +759,6 @@ GROUP_BUILDERS: dict[str, GroupBuilder] = {
     # Timed windows sized for ~10-20 CPU s per competitor and repetition on a slow 2-core machine.
     "dqn_rl_zoo": lambda options: dqn_group(RL_ZOO_CARTPOLE, options, timed_steps=12_800),
     "dqn_cleanrl": lambda options: dqn_group(CLEANRL_CARTPOLE, options, timed_steps=50_000),
-    "reinforce_vs_a2c": lambda options: reinforce_vs_a2c_group(options, timed_steps=40_000),
     "batched_seeds_rl_zoo": lambda options: batched_seeds_group(RL_ZOO_CARTPOLE, options, timed_steps=2_560),
     "batched_seeds_cleanrl": lambda options: batched_seeds_group(CLEANRL_CARTPOLE, options, timed_steps=10_000),
     "dqn_minatar": lambda options: pixel_dqn_group("dqn_minatar", "minatar", "MinAtar-Breakout-v0",

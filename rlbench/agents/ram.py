@@ -18,7 +18,13 @@ core (a GRU cell here, where the paper used a plain ReLU RNN) carries ``h_t``; f
   step (``info["label"]``): supervised, as in the paper.
 
 With ``locations: random`` the next location is uniform on [-1, 1]^2 (or over the grid's points) and
-only the classifier and core learn (the random-locations baseline).
+only the classifier and core learn (the random-locations baseline). With ``locations: random_centres`` it
+is uniform over the centres of the canvas's digit-sized cells (:func:`cell_centres`: the 4 places where the
+task's default placement puts a digit, 4 of the 5 x 5 grid's 25 points), a random baseline that never wastes
+a glimpse between cells. With ``locations: oracle`` the next location is the centre of the digit
+(``obs["digit"]``, which the environment reports for this baseline alone): the same model looking exactly where
+the digit is, the upper bound of any location policy on this task. For all three the network, its heads and its
+training are the same; only the location head stays untrained.
 
 Why the grid: on this budget (tens of thousands of training images) the
 Gaussian policy, starting at the centre with a small spread, rarely glimpses the digit, the classifier
@@ -54,7 +60,7 @@ from torch.nn import functional as F
 from rlbench.agents.base import AgentContext, OnlineAgent, Transition
 from rlbench.seeding import child, generator, int_seed
 
-LOCATION_POLICIES: tuple[str, ...] = ("learned", "random")
+LOCATION_POLICIES: tuple[str, ...] = ("learned", "random", "random_centres", "oracle")
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,12 @@ class RAMConfig:
     """Hyperparameters of the Recurrent Attention Model."""
 
     locations: str = "learned"
-    """``learned`` (REINFORCE location policy) or ``random`` (uniform locations: the baseline)."""
+    """``learned`` (REINFORCE location policy), ``random`` (uniform locations: the baseline), ``random_centres``
+    (uniform over the centres of the ``cell``-sized cells where a digit can sit) or ``oracle`` (the centre of the
+    digit, which the environment reports as ``obs["digit"]``: the upper bound of any location policy)."""
+    cell: int = 8
+    """Side in pixels of the canvas's cells where the task places a digit (``placement: grid``; the digits are
+    8 x 8): ``random_centres`` draws among their centres."""
     baseline: bool = True
     """Subtract the learned baseline b_t from the reward in the REINFORCE update."""
     hidden: int = 128
@@ -86,8 +97,8 @@ class RAMConfig:
     def __post_init__(self) -> None:
         if self.locations not in LOCATION_POLICIES:
             raise ValueError(f"locations must be one of {', '.join(LOCATION_POLICIES)}, got {self.locations!r}")
-        if self.hidden < 1 or self.episodes_per_update < 1:
-            raise ValueError("hidden and episodes_per_update must be positive")
+        if self.hidden < 1 or self.episodes_per_update < 1 or self.cell < 1:
+            raise ValueError("hidden, episodes_per_update and cell must be positive")
         if self.location_grid < 0 or self.location_grid == 1:
             raise ValueError(f"location_grid must be 0 (continuous) or at least 2, got {self.location_grid}")
         if not min(self.location_std, self.learning_rate, self.location_learning_rate, self.max_grad_norm) > 0:
@@ -197,15 +208,30 @@ def location_grid(points: int) -> np.ndarray:
     return np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2)
 
 
+def cell_centres(canvas: int, cell: int) -> np.ndarray:
+    """The ``(cells, 2)`` locations, row-major, of the centres of a ``canvas``-pixel canvas's grid of
+    ``cell``-pixel cells, where the glimpse task's default placement puts the digit (``placement: grid``): a
+    cell-wide patch centred there covers the cell exactly (:func:`rlbench.envs.glimpse.extract_glimpse` centres
+    a patch on pixel ``(location + 1) / 2 * canvas``). On the 16-pixel canvas with 8-pixel cells: ``(+-0.5, +-0.5)``."""
+    tops = np.arange(canvas // cell) * cell
+    axis = ((tops + cell / 2) / canvas * 2.0 - 1.0).astype(np.float32)
+    return np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2)
+
+
 class RAMPolicy:
     """Acting with a RAM network: the core state carried through an episode."""
 
-    def __init__(self, net: NumpyRAM, config: RAMConfig, rng: np.random.Generator) -> None:
+    def __init__(self, net: NumpyRAM, config: RAMConfig, rng: np.random.Generator,
+                 centres: np.ndarray | None = None) -> None:
         self.net, self.config, self.rng = net, config, rng
         self.state = np.zeros(config.hidden, np.float32)
         self.grid = location_grid(config.location_grid) if config.location_grid else None
+        self.centres = centres
+        """The cell centres ``random_centres`` draws from (:func:`cell_centres`)."""
+        if config.locations == "random_centres" and centres is None:
+            raise ValueError("random_centres locations need the cell centres")
         self.choice = 0
-        """The grid point chosen by the last ``act`` (grid policies)."""
+        """The grid point chosen by the last ``act`` (grid policies; with ``random_centres``, the centre's index)."""
 
     def reset(self) -> None:
         self.state = np.zeros(self.config.hidden, np.float32)
@@ -213,7 +239,12 @@ class RAMPolicy:
     def act(self, obs: dict[str, np.ndarray], explore: bool = False) -> dict[str, Any]:
         self.state = self.net.step(np.asarray(obs["glimpse"], np.float32).reshape(-1),
                                    np.asarray(obs["location"], np.float32), self.state)
-        if self.grid is not None:
+        if self.config.locations == "oracle":
+            location = np.asarray(obs["digit"], np.float32)
+        elif self.config.locations == "random_centres":
+            self.choice = int(self.rng.integers(len(self.centres)))
+            location = self.centres[self.choice]
+        elif self.grid is not None:
             if self.config.locations == "random":
                 self.choice = int(self.rng.integers(len(self.grid)))
             else:
@@ -245,6 +276,8 @@ class RecurrentAttentionAgent(OnlineAgent):
     def __init__(self, config: RAMConfig, context: AgentContext) -> None:
         super().__init__(config, context)
         _check_glimpse_spaces(context)
+        if config.locations == "oracle" and "digit" not in context.observation_space.spaces:
+            raise ValueError("oracle locations need the glimpse task's digit observation (rlbench.envs.glimpse)")
         glimpse = context.observation_space["glimpse"]
         self.classes = int(context.action_space["label"].n)
         with torch.random.fork_rng(devices=[]):
@@ -256,7 +289,8 @@ class RecurrentAttentionAgent(OnlineAgent):
         self.optimizer = torch.optim.Adam([{"params": rest}, {"params": head, "lr": config.location_learning_rate}],
                                           lr=config.learning_rate)
         self.rng = generator(context.seeds.exploration)
-        self.policy = RAMPolicy(NumpyRAM(self.net), config, self.rng)
+        self.centres = cell_centres(context.observation_space["canvas"].shape[0], config.cell)
+        self.policy = RAMPolicy(NumpyRAM(self.net), config, self.rng, self.centres)
         self.episode = _new_episode()
         self.batch: list[dict[str, Any]] = []
         self.variances: dict[str, list[float]] = {"baseline": [], "no_baseline": []}
@@ -276,7 +310,8 @@ class RecurrentAttentionAgent(OnlineAgent):
 
     def evaluation_policy(self) -> RAMPolicy:
         # Greedy (mean) locations; random locations draw from a stream of their own, the same every round.
-        return RAMPolicy(NumpyRAM(self.net), self.config, generator(child(self.context.seeds.exploration, 1)))
+        return RAMPolicy(NumpyRAM(self.net), self.config, generator(child(self.context.seeds.exploration, 1)),
+                         self.centres)
 
     def observe(self, transition: Transition) -> None:
         if transition.terminated or transition.truncated:

@@ -158,7 +158,6 @@ def _qlearning(values: dict[str, Any], budget: int) -> dict[str, str]:
 def _ram(values: dict[str, Any], budget: int) -> dict[str, str]:
     del budget
     episodes = int(values["episodes_per_update"])
-    grid = int(values["location_grid"])
     return {
         "algorithm": "Recurrent Attention Model",
         "implementation": "rlbench",
@@ -172,9 +171,17 @@ def _ram(values: dict[str, Any], budget: int) -> dict[str, str]:
         "parallel_envs": "1",
         "normalization": "none",
         "baseline": "learned baseline" if values["baseline"] else "none",
-        "locations": values["locations"] + (f" on a {grid}x{grid} grid" if grid else f" Gaussian (std "
-                                                                                     f"{number(values['location_std'])})"),
+        "locations": _ram_locations(values),
     }
+
+
+def _ram_locations(values: dict[str, Any]) -> str:
+    grid = int(values["location_grid"])
+    if values["locations"] == "oracle":
+        return "oracle (the digit's centre)"
+    if values["locations"] == "random_centres":
+        return f"random among the centres of the {values['cell']}-pixel cells"
+    return values["locations"] + (f" on a {grid}x{grid} grid" if grid else f" Gaussian (std {number(values['location_std'])})")
 
 
 def _full_image(values: dict[str, Any], budget: int) -> dict[str, str]:

@@ -10,8 +10,10 @@ next. After ``n_glimpses`` glimpses its label is judged: reward 1 if right, else
 accuracy. The first glimpse is at the centre.
 
 Observation (a ``Dict``): ``glimpse`` (scales, glimpse, glimpse) in [0, 1]; ``location`` (row, column)
-in [-1, 1] of that glimpse; ``canvas``, the whole image, for the full-image baseline only (the glimpse
-agents read ``glimpse`` and ``location`` alone; :mod:`rlbench.agents.ram` tests this).
+in [-1, 1] of that glimpse; ``canvas``, the whole image, for the full-image baseline only; ``digit``, the
+location (row, column) in [-1, 1] of the digit's centre, where a glimpse sees it whole, for the oracle-location
+baseline only (the learned and random glimpse agents read ``glimpse`` and ``location`` alone;
+:mod:`rlbench.agents.ram` tests this).
 Action (a ``Dict``): ``location`` in [-1, 1]^2, where to look next (ignored at the last step), and
 ``label`` 0..9 (judged at the last step only). ``info["label"]`` carries the true class at the last
 step, for the classifier's supervised loss.
@@ -66,6 +68,12 @@ def extract_glimpse(padded: np.ndarray, size: int, location: np.ndarray, glimpse
     return patches
 
 
+def digit_location(top: int, left: int, size: int) -> np.ndarray:
+    """The location (row, column) in [-1, 1] whose glimpse is centred on a digit drawn at pixel ``(top, left)``
+    of a ``size``-pixel canvas: the inverse of :func:`extract_glimpse`'s ``(location + 1) / 2 * size``."""
+    return ((np.array([top, left], np.float64) + DIGIT / 2) / size * 2.0 - 1.0).astype(np.float32)
+
+
 def pad_canvas(canvas: np.ndarray, glimpse: int, scales: int) -> np.ndarray:
     """The canvas with zeros around it, wide enough for the widest patch anywhere on it."""
     return np.pad(canvas, glimpse * 2 ** (scales - 1))
@@ -91,6 +99,7 @@ class GlimpseEnv(gym.Env):
             "glimpse": gym.spaces.Box(0.0, 1.0, (scales, glimpse, glimpse), np.float32),
             "location": gym.spaces.Box(-1.0, 1.0, (2,), np.float32),
             "canvas": gym.spaces.Box(0.0, 1.0, (canvas, canvas), np.float32),
+            "digit": gym.spaces.Box(-1.0, 1.0, (2,), np.float32),
         })
         self.action_space = gym.spaces.Dict({
             "location": gym.spaces.Box(-1.0, 1.0, (2,), np.float32),
@@ -98,6 +107,7 @@ class GlimpseEnv(gym.Env):
         })
         self.canvas = np.zeros((canvas, canvas), np.float32)
         self.label = 0
+        self.digit = np.zeros(2, np.float32)
         self.t = 0
 
     def _draw(self) -> None:
@@ -119,12 +129,13 @@ class GlimpseEnv(gym.Env):
         region = self.canvas[top:top + DIGIT, left:left + DIGIT]
         np.maximum(region, self.images[index], out=region)
         self.label = int(self.labels[index])
+        self.digit = digit_location(top, left, self.size)
         self.padded = pad_canvas(self.canvas, self.glimpse, self.scales)
 
     def _observe(self, location: np.ndarray) -> dict[str, np.ndarray]:
         location = np.clip(np.asarray(location, np.float32), -1.0, 1.0)
         return {"glimpse": extract_glimpse(self.padded, self.size, location, self.glimpse, self.scales),
-                "location": location, "canvas": self.canvas.copy()}
+                "location": location, "canvas": self.canvas.copy(), "digit": self.digit.copy()}
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
         super().reset(seed=seed)

@@ -7,8 +7,10 @@
   fraction of states whose greedy action is optimal, and the lecture's pictures: the maze with the
   arrows of a policy and v(s) in each cell, for the optimal policy (value iteration) and for each
   algorithm's learned greedy policy at the end of training (its first seed);
-* on the glimpse task: the variance of the location policy's gradient estimates with and without the
-  baseline, over training.
+* REINFORCE's variance point: the variance of the policy-gradient estimate (REINFORCE on any task,
+  ``policy_grad_variance/*``) and of the location policy's (the glimpse model, ``location_grad_variance/*``),
+  each with and without the baseline subtracted from the same episodes, over training, and the
+  ``gradient_variance`` table: how many times larger the variance is without the baseline.
 
 Pure: frames in, frames and figures out (the suite's outputs module writes them).
 """
@@ -31,12 +33,16 @@ DIAGNOSTICS_COLUMNS = ["algo", "env", "name", "step", "runs", "mean", "lower", "
 PER_STATE = ("action/", "value/")
 """Prefixes of the per-state diagnostics of a maze's last evaluation (the pictures, not the table)."""
 
-GRADIENT_VARIANCE = "location_grad_variance/"
+GRADIENT_VARIANCES = {"policy_grad_variance/": ("policy_gradient_variance", "policy"),
+                      "location_grad_variance/": ("location_gradient_variance", "location-policy")}
+"""Prefix of a gradient-variance diagnostic pair (``baseline``, ``no_baseline``) -> (its figure, whose gradient)."""
+GRADIENT_VARIANCE_COLUMNS = ["algo", "env", "gradient", "runs", "evaluations", "ratio", "lower", "upper"]
 DESCRIPTIONS = {
     "q_error": "Mean |Q(s, a) - Q*(s, a)| over non-terminal states and actions (Q* by value iteration, agent's discount)",
     "greedy_optimal": "Fraction of non-terminal states whose greedy action is optimal",
-    f"{GRADIENT_VARIANCE}baseline": "Variance of the location-policy gradient estimate, baseline subtracted",
-    f"{GRADIENT_VARIANCE}no_baseline": "Variance of the location-policy gradient estimate, no baseline",
+    **{f"{prefix}{kind}": f"Variance (trace of the covariance across episodes) of the {whose} gradient estimate, "
+                          f"{'baseline subtracted' if kind == 'baseline' else 'no baseline'}"
+       for prefix, (_, whose) in GRADIENT_VARIANCES.items() for kind in ("baseline", "no_baseline")},
 }
 """What each scalar diagnostic is (the report's glossary of them)."""
 
@@ -70,6 +76,35 @@ def diagnostics_table(frame: pd.DataFrame, seed: int, reps: int) -> pd.DataFrame
     return pd.DataFrame(rows, columns=DIAGNOSTICS_COLUMNS)
 
 
+def gradient_variance_ratios(frame: pd.DataFrame, seed: int, reps: int) -> pd.DataFrame:
+    """How many times larger the gradient estimate's variance is without the baseline than with it, per algorithm,
+    environment and gradient (``policy`` or ``location-policy``).
+
+    Both variances are measured on the same episodes under the same parameters, so their ratio at one evaluation
+    is a paired comparison. Each run's ratio is the geometric mean over its evaluations; ``ratio`` is the geometric
+    mean over runs, with a 95% percentile-bootstrap CI resampling runs (seeded). Evaluations where either variance
+    is not positive are left out (``evaluations``: how many were used, over all runs).
+    """
+    rows = []
+    for prefix, (_, whose) in GRADIENT_VARIANCES.items():
+        pairs = frame[frame["name"].isin([f"{prefix}baseline", f"{prefix}no_baseline"])]
+        if pairs.empty:
+            continue
+        wide = pairs.pivot_table(index=["algo", "env", "seed", "step"], columns="name", values="value", aggfunc="first")
+        if f"{prefix}baseline" not in wide or f"{prefix}no_baseline" not in wide:
+            continue
+        ratio = wide[f"{prefix}no_baseline"] / wide[f"{prefix}baseline"]
+        log_ratio = np.log(ratio[(wide[f"{prefix}baseline"] > 0) & (wide[f"{prefix}no_baseline"] > 0)])
+        for (algo, env), group in log_ratio.groupby(level=["algo", "env"], sort=True):
+            per_run = group.groupby(level="seed").mean().to_numpy(dtype=np.float64)
+            band = bootstrap_band([per_run[:, None]], lambda a: a.mean(axis=0), seed, reps, 0.95)
+            lower, upper = (band.lower[0], band.upper[0]) if len(per_run) > 1 else (np.nan, np.nan)
+            rows.append({"algo": algo, "env": env, "gradient": whose, "runs": len(per_run), "evaluations": len(group),
+                         "ratio": float(np.exp(band.point[0])), "lower": float(np.exp(lower)),
+                         "upper": float(np.exp(upper))})
+    return pd.DataFrame(rows, columns=GRADIENT_VARIANCE_COLUMNS)
+
+
 def _as_curves(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     rows = frame[frame["name"] == name]
     return pd.DataFrame({"algo": rows["algo"], "env": rows["env"], "seed": rows["seed"], "step": rows["step"],
@@ -87,10 +122,12 @@ def diagnostic_figures(frame: pd.DataFrame, algos: Sequence[str], labels: Mappin
             present = [a for a in algos if a in set(curves["algo"])]
             figures[name] = plot_learning_curves(curves, seed=seed, algorithms=present, styles={a: styles[a] for a in present},
                                                  labels=labels, ylabel=ylabel, log_y=log)
-    variance = frame[frame["name"].str.startswith(GRADIENT_VARIANCE)]
-    if not variance.empty:
+    for prefix, (figure, whose) in GRADIENT_VARIANCES.items():
+        variance = frame[frame["name"].str.startswith(prefix)]
+        if variance.empty:
+            continue
         # One colour per algorithm (its usual one), solid with the baseline subtracted, dashed without.
-        curves = variance.assign(algo=variance["algo"] + " " + variance["name"].str.removeprefix(GRADIENT_VARIANCE))
+        curves = variance.assign(algo=variance["algo"] + " " + variance["name"].str.removeprefix(prefix))
         present = set(curves["algo"])
         order = [f"{algo} {kind}" for algo in algos for kind in ("baseline", "no_baseline")
                  if f"{algo} {kind}" in present]
@@ -99,9 +136,9 @@ def diagnostic_figures(frame: pd.DataFrame, algos: Sequence[str], labels: Mappin
             algo, kind = key.split(" ")
             line_styles[key] = Style(styles[algo].color, styles[algo].marker, "-" if kind == "baseline" else "--")
             names_of[key] = f"{labels[algo]}:\n{'with' if kind == 'baseline' else 'without'} the baseline subtracted"
-        figures["location_gradient_variance"] = plot_learning_curves(
+        figures[figure] = plot_learning_curves(
             curves.rename(columns={"value": "return"}).assign(episode=0), seed=seed, algorithms=order,
-            styles=line_styles, labels=names_of, ylabel="variance of the location gradient", log_y=True)
+            styles=line_styles, labels=names_of, ylabel=f"variance of the {whose} gradient", log_y=True)
     figures.update(maze_figures(frame, algos, labels))
     return figures
 

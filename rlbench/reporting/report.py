@@ -193,7 +193,7 @@ def render_markdown(
     out.append("IQM of the normalised evaluation score at every evaluation step, with 95% CIs: see "
                "`sample_efficiency.csv` and the figures below.\n")
     out.append("## Diagnostics\n")
-    out.append(_diagnostics_section(tables.get("diagnostics")))
+    out.append(_diagnostics_section(tables.get("diagnostics"), tables.get("gradient_variance")))
     out.append("## Figures\n")
     out.extend(_figure_markdown(name) for name in figure_names)
     out.append("## Published vs ours\n")
@@ -226,15 +226,26 @@ def render_markdown(
     return "\n".join(out)
 
 
-def _diagnostics_section(table: pd.DataFrame | None) -> str:
-    """What the runs measured besides returns, at the last evaluation step (the whole curves in the CSV)."""
+def _diagnostics_section(table: pd.DataFrame | None, variance: pd.DataFrame | None = None) -> str:
+    """What the runs measured besides returns, at the last evaluation step (the whole curves in the CSV), and how
+    much the baseline shrinks the gradient estimate's variance."""
     if table is None or table.empty:
         return "_none measured in this suite (see `rlbench/training/diagnostics.py` for what is measured where)_\n"
     last = table[table["step"] == table.groupby(["algo", "env", "name"])["step"].transform("max")]
     names = "\n".join(f"- `{name}`: {DESCRIPTIONS.get(name, name)}." for name in sorted(set(table["name"])))
     return (f"{names}\n\nMean over runs at the last evaluation step with 95% bootstrap CIs over runs (every evaluation "
             "step: `diagnostics.csv`; curves and, on a maze, the optimal and learned policies in the figures).\n\n"
-            + markdown_table(last.reset_index(drop=True)))
+            + markdown_table(last.reset_index(drop=True)) + _variance_ratio_section(variance))
+
+
+def _variance_ratio_section(variance: pd.DataFrame | None) -> str:
+    if variance is None or variance.empty:
+        return ""
+    return ("\n\n**The baseline and the variance of the gradient estimate** (`gradient_variance.csv`): the variance "
+            "without the baseline divided by the variance with it, both measured on the same episodes under the same "
+            "parameters at every evaluation; geometric mean over evaluations, then over runs, with a 95% bootstrap CI "
+            "over runs. Above 1: subtracting the baseline makes the estimate less noisy.\n\n"
+            + markdown_table(variance.reset_index(drop=True)))
 
 
 def render_html(markdown: str, figure_dir: Path, title: str) -> str:

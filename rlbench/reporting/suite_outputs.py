@@ -25,7 +25,7 @@ from rlbench.config.plan import SuitePlan
 from rlbench.envs.registry import env_info
 from rlbench.reporting.analysis import SuiteAnalysis, analyze_suite
 from rlbench.reporting.caveats import normalisation_statement
-from rlbench.reporting.diagnostics import diagnostic_figures, diagnostics_table
+from rlbench.reporting.diagnostics import diagnostic_figures, diagnostics_table, gradient_variance_ratios
 from rlbench.reporting.error_rates import (interval_statement, rank_statement, read_rates, rules_markdown,
                                            verdict_rate_texts)
 from rlbench.reporting.plots import algorithm_styles
@@ -75,6 +75,8 @@ def analyze(plan: SuitePlan, pipeline: PipelineConfig, results: Path | str, skip
         analysis.tables["atari100k_beside"] = atari100k_beside(analysis.tables["per_env"], games, means)
     diagnostics = store.load_diagnostics(plan.runs, skip_unverified)
     analysis.tables["diagnostics"] = diagnostics_table(diagnostics, pipeline.stats_seed, pipeline.bootstrap_reps)
+    analysis.tables["gradient_variance"] = gradient_variance_ratios(diagnostics, pipeline.stats_seed,
+                                                                    pipeline.bootstrap_reps)
     if not diagnostics.empty:
         finished = [a for a in plan.labels if a in set(diagnostics["algo"])]
         analysis.figures.update(diagnostic_figures(diagnostics, finished, plan.labels, pipeline.stats_seed,

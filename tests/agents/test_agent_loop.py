@@ -129,9 +129,9 @@ def test_dqn_greedy_consumes_no_randomness() -> None:
     ("cls", "values", "env_name", "checkpoint_after", "pending_episodes"),
     [
         pytest.param(DQNAgent, {**SMALL_DQN, "double_dqn": True}, "CartPole-v1", 700, None, id="dqn"),
-        pytest.param(ReinforceAgent, SMALL_REINFORCE, "CartPole-v1", 700, 0, id="reinforce"),
+        pytest.param(ReinforceAgent, {**SMALL_REINFORCE, "episodes_per_update": 1}, "CartPole-v1", 700, 0, id="reinforce"),
         # With several episodes per update, a checkpoint can hold complete episodes not yet learned from.
-        pytest.param(ReinforceAgent, {**SMALL_REINFORCE, "episodes_per_update": 3}, "CartPole-v1", 700, 1, id="reinforce_pending"),
+        pytest.param(ReinforceAgent, {**SMALL_REINFORCE, "episodes_per_update": 3}, "CartPole-v1", 700, 2, id="reinforce_pending"),
         pytest.param(ReinforceAgent, {**SMALL_REINFORCE, "episodes_per_update": 2}, "Pendulum-v1", 500, 1, id="reinforce_gaussian_pending"),
     ],
 )

@@ -183,14 +183,14 @@ def test_random_locations_have_no_location_gradient():
     assert agent.diagnostics() == {}
 
 
-def test_glimpse_agent_never_reads_the_canvas(glimpse_agent):
+def test_glimpse_agent_never_reads_the_canvas_or_the_digit(glimpse_agent):
     env = GlimpseEnv(split="test")
     obs, _ = env.reset(seed=5)
     policy = glimpse_agent.evaluation_policy()
     blind = glimpse_agent.evaluation_policy()
     for _ in range(2):
         action = policy.act(obs)
-        other = blind.act({**obs, "canvas": np.zeros_like(obs["canvas"])})
+        other = blind.act({**obs, "canvas": np.zeros_like(obs["canvas"]), "digit": -obs["digit"]})
         assert action["label"] == other["label"] and np.array_equal(action["location"], other["location"])
         obs = env.step(action)[0]
 

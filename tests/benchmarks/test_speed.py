@@ -19,8 +19,6 @@ EXPECTED = {
                    {"rlbench / sb3", "rlbench / bare", "rlbench / gradient_floor", "bare / gradient_floor", "sb3 / bare"}),
     "dqn_cleanrl": ({"rlbench", "sb3", "bare", "gradient_floor"},
                     {"rlbench / sb3", "rlbench / bare", "rlbench / gradient_floor", "bare / gradient_floor", "sb3 / bare"}),
-    "reinforce_vs_a2c": ({"reinforce", "reinforce_baseline", "sb3_a2c"},
-                         {"reinforce / sb3_a2c", "reinforce_baseline / sb3_a2c", "reinforce_baseline / reinforce"}),
     "batched_seeds_rl_zoo": ({"batched", "batched_gym_envs", "separate", "batched_gradient_only"},
                              {"batched / separate", "batched_gym_envs / separate", "batched / batched_gym_envs",
                               "batched_gradient_only / separate", "batched / batched_gradient_only"}),
@@ -78,3 +76,18 @@ def test_tiny_speed_report(tmp_path: Path) -> None:
     for text in (json.dumps(report), markdown):
         assert len(hostname) < 4 or hostname not in text
         assert not re.search(r"\d{4}-\d{2}-\d{2}|\d{2}:\d{2}:\d{2}", text), "a date or time in the report"
+
+
+@pytest.mark.slow
+def test_tiny_reinforce_vs_a2c_report(tmp_path: Path) -> None:
+    completed = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "reinforce_vs_a2c.py"), "--tiny",
+                                "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    report = json.loads((tmp_path / "reinforce_vs_a2c.json").read_text())
+    group = report["groups"]["reinforce_vs_a2c_matched"]
+    assert set(group["competitors"]) == {"reinforce", "reinforce_baseline", "sb3_a2c_1env", "sb3_a2c"}
+    for name, competitor in group["competitors"].items():
+        check_spread(competitor["steps_per_s"], 2, name)
+    assert report["goal"]["ratio"] == "reinforce / sb3_a2c_1env" and report["goal"]["at_least"] == 1.5
+    check_spread(group["ratios"]["reinforce / sb3_a2c_1env"], 2, "goal ratio")
+    assert "Goal (REINFORCE >= 1.5x matched A2C)" in (tmp_path / "reinforce_vs_a2c.md").read_text()
