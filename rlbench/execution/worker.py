@@ -96,7 +96,9 @@ Task = tuple[RunSpec, ...]
 def attempt(task: Task, options: WorkerOptions) -> list[Outcome]:
     """Execute one task, turning any exception into failed Outcomes (one per run of the task).
 
-    An attempt that resumed from a checkpoint and failed discards that checkpoint (a checkpoint that
+    A checkpoint whose records disagree with the run is discarded before the run starts
+    (:func:`discard_inconsistent_checkpoint`), so the run starts over instead of publishing them. An
+    attempt that resumed from a checkpoint and failed discards that checkpoint (a checkpoint that
     loads but does not fit the agent would otherwise fail every retry), so the retry starts over.
     Batched groups are not checkpointed.
     """
@@ -113,6 +115,8 @@ def attempt(task: Task, options: WorkerOptions) -> list[Outcome]:
     spec = task[0]
     directory = Path(options.checkpoint_dir) if options.checkpoint_dir else None
     resumed = checkpoint_path(directory, spec.run_id) if directory is not None else None
+    if resumed is not None and resumed.is_file():
+        discard_inconsistent_checkpoint(resumed, spec)
     resumed = resumed if resumed is not None and resumed.is_file() else None
     try:
         return [Outcome(spec, result=execute_run(spec, directory, options.checkpoint_every))]
@@ -122,3 +126,24 @@ def attempt(task: Task, options: WorkerOptions) -> list[Outcome]:
             discard(resumed, f"the attempt that resumed from it failed ({reason})")
             reason += f" (after resuming from checkpoint {resumed}, now discarded)"
         return [Outcome(spec, reason=reason, traceback=traceback.format_exc())]
+
+
+def discard_inconsistent_checkpoint(path: Path, spec: RunSpec) -> bool:
+    """Discard the checkpoint at ``path`` when it cannot be read or its records disagree with run ``spec``
+    (:func:`rlbench.execution.checkpoint_check.checkpoint_problem`); True if it was discarded.
+
+    Loaded with ``weights_only`` (tensors and plain Python, never arbitrary objects) and memory-mapped, so a
+    large replay buffer is not read just to check the records beside it; the run loads it again to resume.
+    """
+    import torch
+
+    from rlbench.execution.checkpoint_check import checkpoint_problem
+
+    try:
+        problem = checkpoint_problem(torch.load(path, weights_only=True, mmap=True), spec)
+    except Exception as error:  # noqa: BLE001 - an unreadable checkpoint is discarded, the run starts over
+        problem = f"cannot be read ({type(error).__name__})"
+    if problem is None:
+        return False
+    discard(path, problem)
+    return True

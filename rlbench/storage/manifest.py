@@ -11,8 +11,13 @@ the rename that publishes the directory::
 wrote": the manifest parses and names the expected run and schedule; every file is there with its
 size and checksum; ``config.json`` names the run; ``eval.csv`` is UTF-8 with exactly the evaluation
 steps of the schedule, each with episodes ``0 .. eval_episodes - 1`` exactly once and finite values;
-``train.csv`` has finite returns, positive integer lengths and steps inside the budget. A run that
-fails any of these is never read as finished (:class:`rlbench.storage.run_store.RunStore`).
+``train.csv`` has finite returns, positive integer lengths and steps inside the budget; and every
+evaluation and training episode is plausible for the run's environment (:mod:`rlbench.config.bounds`:
+its return within the declared return bounds and within ``length`` times the per-step reward bounds, its
+length at most the environment's). Checksums only show that the files are the ones the manifest names,
+and a forger can rewrite both; the bounds catch a return no episode of that environment can have (1e9
+on CartPole, or more than one point per step), named in one line with its file, step and episode. A run
+that fails any of these is never read as finished (:class:`rlbench.storage.run_store.RunStore`).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rlbench.config.bounds import EnvBounds, env_bounds
 from rlbench.config.plan import RunSpec
 from rlbench.storage.schema import DIAGNOSTIC_COLUMNS, EVAL_COLUMNS, RUN_FILES, TRAIN_COLUMNS
 
@@ -76,9 +82,10 @@ def verify_run(directory: Path, spec: RunSpec) -> str | None:
             return (f"{name} does not match its manifest entry (checksum differs; {len(data)} bytes, "
                     f"manifest says {manifest['files'][name]['bytes']})")
         contents[name] = data
+    bounds = env_bounds(spec.env)
     return (_check_config(contents["config.json"], spec)
-            or _check_eval(contents["eval.csv"], manifest["evaluation_steps"], spec.eval_episodes)
-            or _check_train(contents["train.csv"], spec.budget)
+            or _check_eval(contents["eval.csv"], manifest["evaluation_steps"], spec.eval_episodes, bounds)
+            or _check_train(contents["train.csv"], spec.budget, bounds)
             or _check_diagnostics(contents["diagnostics.csv"], manifest["evaluation_steps"]))
 
 
@@ -148,16 +155,25 @@ def _integers(frame: pd.DataFrame, columns: Sequence[str]) -> bool:
     return bool((values == np.round(values)).all())
 
 
-def _check_eval(data: bytes, evaluation_steps: Sequence[int], episodes: int) -> str | None:
+def _implausible(frame: pd.DataFrame, name: str, episodes: Sequence[int], bounds: EnvBounds) -> str | None:
+    """The first episode of ``frame`` the environment's bounds rule out, as ``<name> step S episode E: why``."""
+    found = bounds.first_problem(frame["return"].to_numpy(dtype=float), frame["length"].to_numpy(dtype=float))
+    if found is None:
+        return None
+    row, why = found
+    return f"{name} step {int(frame['step'].iloc[row])} episode {int(episodes[row])}: {why}"
+
+
+def _check_eval(data: bytes, evaluation_steps: Sequence[int], episodes: int, bounds: EnvBounds) -> str | None:
     frame = _table(data, "eval.csv", EVAL_COLUMNS)
     if isinstance(frame, str):
         return frame
-    if not _integers(frame, ("step", "episode", "length")) or (frame["length"] < 1).any():
+    if not _integers(frame, ("step", "episode", "length")):
         return "eval.csv has a step, episode or length that is not a positive integer"
     expected = [(step, episode) for step in evaluation_steps for episode in range(episodes)]
     found = list(zip(frame["step"].astype(int), frame["episode"].astype(int)))
     if found == expected:
-        return None
+        return _implausible(frame, "eval.csv", frame["episode"].to_numpy(), bounds)
     duplicated = len(found) != len(set(found))
     if len(found) == len(expected) and not duplicated:
         return "eval.csv's (step, episode) rows differ from the evaluation schedule"
@@ -165,16 +181,17 @@ def _check_eval(data: bytes, evaluation_steps: Sequence[int], episodes: int) -> 
             f"({len(evaluation_steps)} evaluation steps x {episodes} episodes)" + ("; duplicate rows" if duplicated else ""))
 
 
-def _check_train(data: bytes, budget: int) -> str | None:
+def _check_train(data: bytes, budget: int, bounds: EnvBounds) -> str | None:
+    """Training episodes are numbered from 0 in the order they ended (the row order of ``train.csv``)."""
     frame = _table(data, "train.csv", TRAIN_COLUMNS)
     if isinstance(frame, str):
         return frame
-    if not _integers(frame, ("step", "length")) or (frame["length"] < 1).any():
+    if not _integers(frame, ("step", "length")):
         return "train.csv has a step or length that is not a positive integer"
     steps = frame["step"].to_numpy()
     if (steps < 1).any() or (steps > budget).any() or (np.diff(steps) < 0).any():
         return f"train.csv's steps are not non-decreasing within 1..{budget}"
-    return None
+    return _implausible(frame, "train.csv", range(len(frame)), bounds)
 
 
 def _check_diagnostics(data: bytes, evaluation_steps: Sequence[int]) -> str | None:

@@ -39,13 +39,16 @@ def test_checkpoint_that_does_not_fit_the_agent_costs_one_attempt_then_the_run_s
     spec = smoke_spec(params, "dqn", budget=1000)
     directory = tmp_path / "checkpoints"
     path = checkpoint_path(directory, spec.run_id)
-    save_checkpoint(path, spec.run_id, {**GOOD, "loop": {"agent": {"q_net": "not a state dict"}, "step": 500,
-                                                         "env_rng": {}}})
+    # Records that agree with the run (the launcher checks them first), so only the agent state is wrong.
+    monitor = {"next_round": 1, "eval_rows": [(0, 0, 9.0, 9), (0, 1, 10.0, 10)],
+               "train_rows": [(250, 250.0, 250), (500, 250.0, 250)], "diagnostic_rows": []}
+    save_checkpoint(path, spec.run_id, {"loop": {"agent": {"q_net": "not a state dict"}, "step": 500, "env_rng": {}},
+                                        "monitor": monitor})
     store = RunStore(tmp_path / "results")
     options = WorkerOptions(checkpoint_dir=str(directory), checkpoint_every=0)
     report = launch([spec], store, backend="serial", retries=1, options=options, progress=False)
     assert report.completed == [spec.key] and not report.failed and not path.exists()
-    assert f"discarding checkpoint {path}" in capsys.readouterr().err
+    assert f"discarding checkpoint {path}: the attempt that resumed from it failed" in capsys.readouterr().err
     fresh = execute_run(spec)
     frame = store.load_eval([spec])
     assert [tuple(r) for r in frame[["step", "episode", "return", "length"]].itertuples(index=False)] == \
