@@ -144,7 +144,8 @@ def run_suite(
 
 
 def _require_runs(planned: "SuitePlan", results: Path) -> None:
-    """Refuse, before any work, a suite (or a selection of its algorithms) with runs neither trained nor failed."""
+    """Refuse, before any work, a suite (or a selection of its algorithms) with runs neither trained nor failed, or
+    with a run changed outside the pipeline (it verifies, but its suite's index records another manifest)."""
     from rlbench.storage.run_store import RunStore
 
     store = RunStore(results)
@@ -158,6 +159,7 @@ def _require_runs(planned: "SuitePlan", results: Path) -> None:
         raise RlbenchError(f"{len(missing)} of {len(planned.runs)} run(s) of suite {planned.name} not found: "
                            f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''} (run `rlbench run-suite "
                            f"{planned.name}` first)")
+    store.refuse_changed(planned.runs)
 
 
 def _analyse(loaded: "Params", planned: "SuitePlan", results: Path, reports: Path, algos: list[str] | None,
@@ -267,6 +269,83 @@ def leaderboard(
         failed = read_csv_checked(failures, "failure table", "")
         for row in failed.itertuples(index=False):
             typer.echo(f"FAILED {row.algo}/{row.env}/seed_{row.seed}: {row.reason}")
+
+
+@app.command()
+def audit(
+    suite: SuiteArgument,
+    sample: Annotated[Optional[str], typer.Option(help="Runs to draw and retrain: a number, or 'all' (default: "
+                                                      "rlbench.audit.DEFAULT_SAMPLE, 3).")] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the draw (numpy default_rng).")] = 0,
+    backend: Annotated[Optional[str], typer.Option(help="serial | process | ray (default: pipeline.backend).")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=0, help="Parallel workers (0 = cores).")] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = False,
+    params: ParamsOption = Path("params.yaml"),
+    results: ResultsOption = Path("results"),
+) -> None:
+    """Retrain a random sample of a suite's published runs and compare them with what is published.
+
+    The way to check a published result: verification and the index only show that the files are the ones the
+    pipeline wrote. Exit status 1 when a run differs, is inconsistent, fails verification or cannot be retrained.
+    """
+    from rlbench.audit import DEFAULT_SAMPLE, audit_suite, write_audit
+    from rlbench.config.params import BACKENDS, load_params
+    from rlbench.config.plan import plan_suite
+    from rlbench.errors import unknown_choice
+    from rlbench.storage.plans import plan_path, read_plan
+
+    if backend is not None and backend not in BACKENDS:
+        raise unknown_choice("backend", backend, BACKENDS)
+    loaded = load_params(params)
+    loaded.suite(suite)
+    planned = plan_suite(loaded, suite)
+    if plan_path(results, suite).is_file() and read_plan(results, suite) != planned:
+        raise RlbenchError(f"the runs of suite {suite} were planned with other code or params.yaml than today's "
+                           f"({plan_path(results, suite)} differs): retraining would not reproduce them; audit at the "
+                           "commit that trained them, or run `make reproduce` first")
+    result = audit_suite(loaded, planned, results, str(DEFAULT_SAMPLE) if sample is None else sample, seed, backend,
+                         workers, progress, on_draw=typer.echo)
+    typer.echo(f"this machine's processor: {result.cpu_id}")
+    for verdict in result.runs:
+        typer.echo(f"{verdict.verdict.upper():<20} {verdict.run}: {verdict.reason}")
+    record, summary = write_audit(results, result)
+    typer.echo(f"record: {record} and {summary}")
+    if result.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def accept(
+    suite: SuiteArgument,
+    runs: Annotated[list[str], typer.Argument(help="Runs to accept, named as the refusal names them: "
+                                                   "<algo>/<env>/seed_<n>.")],
+    params: ParamsOption = Path("params.yaml"),
+    results: ResultsOption = Path("results"),
+) -> None:
+    """Accept by hand runs changed outside the pipeline, so that `dvc repro`, `run-suite` and `report` proceed.
+
+    Each run's provenance records its accepted manifest digest and that it was accepted by hand; the suite's index
+    takes the digest. Check the runs with `rlbench audit SUITE --sample all` first; to retrain a run instead,
+    delete its directory.
+    """
+    from rlbench.config.params import load_params
+    from rlbench.config.plan import plan_suite
+    from rlbench.storage.run_store import RunStore
+
+    loaded = load_params(params)
+    loaded.suite(suite)
+    duplicated = sorted({run for run in runs if runs.count(run) > 1})
+    if duplicated:
+        raise RlbenchError(f"run(s) named twice: {', '.join(duplicated)}; name each run once")
+    planned = {spec.key: spec for spec in plan_suite(loaded, suite).runs}
+    unknown = [run for run in runs if run not in planned]
+    if unknown:
+        raise RlbenchError(f"unknown run(s) {', '.join(repr(r) for r in unknown)} of suite {suite}; a run is named "
+                           f"<algo>/<env>/seed_<n>, e.g. {next(iter(planned))}")
+    store = RunStore(results)
+    for key, replaced, digest in store.accept([planned[run] for run in runs]):
+        typer.echo(f"accepted {key} by hand: manifest sha256 {digest} (the index had {replaced or 'none'}); recorded "
+                   f"in {store.provenance_path(planned[key])} and {store.suite_dir(suite) / 'index.json'}")
 
 
 @app.command("import-scores")

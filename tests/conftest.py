@@ -50,3 +50,35 @@ def smoke_spec(params: Params, algo: str, seed: int = 0, budget: int = 1500) -> 
     """A run of the smoke suite with a smaller budget (evaluated every 500 steps)."""
     spec = next(s for s in plan_suite(params, "smoke").runs if s.algo == algo and s.seed == seed)
     return dataclasses.replace(spec, budget=budget, eval_every=500)
+
+
+def forge_final_returns(run_dir: Path, value: float = 500.0) -> None:
+    """What a forger does: set every final evaluation return of the run to ``value`` and rewrite its manifest's
+    checksums to match, so the run still verifies."""
+    import json
+
+    from rlbench.storage.files import json_bytes
+    from rlbench.storage.manifest import MANIFEST, file_record
+
+    lines = (run_dir / "eval.csv").read_text().splitlines()
+    last = max(int(line.split(",")[0]) for line in lines[1:])
+    forged = [lines[0]] + [f"{s},{e},{value!r},{int(value)}" if int(s) == last else line
+                           for line in lines[1:] for s, e, _, _ in [line.split(",")]]
+    (run_dir / "eval.csv").write_text("\n".join(forged) + "\n")
+    manifest = json.loads((run_dir / MANIFEST).read_text())
+    for name in manifest["files"]:
+        manifest["files"][name] = file_record((run_dir / name).read_bytes())
+    (run_dir / MANIFEST).write_bytes(json_bytes(manifest))
+
+
+def write_tiny_params(path: Path, seeds: tuple[int, ...] = (0, 1, 2)) -> Path:
+    """The project's params.yaml with the smoke suite cut to REINFORCE on CartPole, a few seeds of 1,000 steps,
+    trained serially: a published suite that takes seconds."""
+    import yaml
+
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    raw["suites"]["smoke"] = {"algos": ["reinforce"], "envs": ["CartPole-v1"], "seeds": list(seeds), "budget": 1000,
+                              "eval_every": 500, "eval_episodes": 2}
+    raw["pipeline"].update(backend="serial", workers=1, retries=0)
+    path.write_text(yaml.safe_dump(raw))
+    return path

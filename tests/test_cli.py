@@ -19,6 +19,12 @@ from tests.conftest import run_cli
         (["train", "dqn", "CartPole-v1", "--seed", "x"], "Invalid value for '--seed'"),
         (["leaderboard", "smoke", "extra"], "unexpected extra argument(s) (extra)"),
         (["report"], "Missing argument 'SUITE'"),
+        (["audit", "smoke", "--seed", "-1"], "Invalid value for '--seed'"),
+        (["audit", "smoke", "--backend", "slurm"], "unknown backend 'slurm'"),
+        (["audit", "smoke"], "no runs of suite smoke"),
+        (["accept", "smoke"], "Missing argument 'RUNS'"),
+        (["accept", "smoke", "dqn/CartPole-v1/seed_0", "dqn/CartPole-v1/seed_0"], "run(s) named twice"),
+        (["accept", "smoke", "dqn/Nowhere-v0/seed_9"], "unknown run(s) 'dqn/Nowhere-v0/seed_9' of suite smoke"),
         (["frobnicate"], "No such command 'frobnicate'"),
     ],
 )

@@ -28,6 +28,8 @@ ALLOWED: dict[str, set[str]] = {
     "scores": {"errors", "config", "storage", "envs", "training"},  # the random-policy score is the evaluation protocol's
     "stats": {"errors"},
     "reporting": {"errors", "config", "storage", "scores", "stats", "envs", "planning"},  # the maze pictures
+    # An audit retrains runs (execution) and tests them (stats) with the calibration's measured rate (reporting).
+    "audit": {"errors", "config", "storage", "execution", "stats", "reporting"},
     "cli": set(),  # the command line may use everything
 }
 """Sub-package -> the sub-packages it may import (data flows one way: params -> plan -> execution ->

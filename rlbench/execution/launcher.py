@@ -3,6 +3,11 @@
 A run another suite already finished with the same run id (same config, code and execution mode)
 is copied from there rather than trained again (:meth:`RunStore.adopt_from_other_suite`).
 
+Before anything runs, the suite's index is settled (:meth:`RunStore.settle_index`; a suite written before
+indexes existed gets one from its runs as they are) and a run that verifies but was changed outside the
+pipeline stops the launch in one line naming it (:meth:`RunStore.refuse_changed`): reusing it as "already
+finished" would publish it. A run that fails verification is damage and is trained again, as before.
+
 Workers only compute; this process writes every result through the store, so a run executed on a
 local worker or on a remote Ray node ends up as the same files. A run is retried ``retries`` times
 when it raises (or its worker dies) and then recorded as failed with its traceback; the other runs
@@ -25,7 +30,10 @@ from rlbench.config.plan import RunSpec, SuitePlan, plan_suite
 from rlbench.errors import RlbenchError, unknown_choice
 from rlbench.execution.backends import BACKENDS
 from rlbench.execution.worker import Task, WorkerOptions
+from rlbench.storage.dvc_lock import changed_since_lock, unrecorded_change
+from rlbench.storage.plans import read_plan
 from rlbench.storage.provenance import code_provenance
+from rlbench.storage.run_index import index_path
 from rlbench.storage.run_store import RunStore
 from rlbench.training.evaluation import evaluation_steps
 
@@ -83,6 +91,8 @@ def launch(
 def _launch_locked(specs: list[RunSpec], store: RunStore, backend: str, workers: int, retries: int,
                    options: WorkerOptions, progress: bool, origins: dict[str, dict]) -> LaunchReport:
     store.clean_staging()
+    store.settle_index(specs[0].suite)
+    store.refuse_changed(specs)
     report = LaunchReport()
     todo = []
     for spec in specs:
@@ -194,3 +204,23 @@ def run_suite(
         progress=progress,
         origins=origins,
     )
+
+
+def train_stage(params: Params, suite: str, project: Path = Path(".")) -> tuple[LaunchReport, str | None]:
+    """The ``train@<suite>`` stage: launch the recorded plan in ``project`` (paths relative to it, as DVC runs it);
+    return the report and, when DVC is about to record a runs directory that changed since ``dvc.lock`` recorded
+    it with the same plan, the sentence that says so (never absorbed silently; see
+    :mod:`rlbench.storage.dvc_lock`). A run changed outside the pipeline stops the launch first (an error)."""
+    results = Path(project) / "results"
+    index = index_path(RunStore(results).suite_dir(suite))
+    unindexed = index.parent.is_dir() and not index.is_file()  # runs written before indexes existed
+    # Such runs are trusted as they are: say whether they were the ones dvc.lock recorded before the index vouches.
+    unrecorded = unindexed and changed_since_lock(Path(project), suite)
+    report = run_suite(params, suite, results, plan=read_plan(results, suite))
+    if unindexed and index.is_file():
+        return report, (f"note: results/runs/{suite}/index.json now records the suite's runs as they were (the first "
+                        "launch since runs are indexed)" + (
+                            f"; they were not the directory dvc.lock recorded with this plan: `rlbench audit {suite}` "
+                            "retrains a sample of them to check them" if unrecorded else
+                            "; dvc.lock records the index with them"))
+    return report, unrecorded_change(Path(project), suite)

@@ -2,6 +2,7 @@
 
 Layout under the results root (``results/`` by default)::
 
+    runs/<suite>/index.json                         every finished run's manifest digest (run_index)
     runs/<suite>/<algo>/<env>/seed_<n>/config.json   resolved config, run id, environment record
                                       eval.csv      step,episode,return,length  (evaluation protocol)
                                       train.csv     step,return,length          (training episodes)
@@ -15,6 +16,8 @@ file fsynced, ``manifest.json`` last) and renamed into place, so a reader never 
 run. A run is finished exactly when its directory passes :func:`rlbench.storage.manifest.verify_run`
 against the plan's spec (files, sizes, checksums, run id, evaluation schedule); the launcher
 retrains a run that fails, and the analysis stops on it (or, asked to, leaves it out and lists it).
+A run that verifies but is not the one the store published (its suite's index records another manifest:
+:mod:`rlbench.storage.run_index`) was changed outside the pipeline: the launcher and the analysis refuse it.
 The store reads what training wrote; it never imports an agent or recomputes a run id from code.
 """
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -43,6 +47,15 @@ from rlbench.storage.files import (
     write_json_atomic,
 )
 from rlbench.storage.manifest import MANIFEST, build_manifest, verify_run
+from rlbench.storage.run_index import (
+    IndexEntry,
+    RunIndex,
+    changed_runs_error,
+    manifest_digest,
+    read_index,
+    scan_runs,
+    write_index,
+)
 from rlbench.storage.schema import (
     DIAGNOSTIC_COLUMNS,
     EVAL_COLUMNS,
@@ -157,7 +170,8 @@ class RunStore:
         Equal run ids mean equal config, code, package versions and execution mode, so the run's numbers
         are the ones ``spec`` would produce (on the same processor model). Suites are searched in name
         order, so the choice never depends on the file system; only a run that verifies, with its
-        provenance in place (see ``_publish``), is copied. The data files are copied byte for byte,
+        provenance in place (see ``_publish``), and that its suite's index vouches for (never a run changed outside
+        the pipeline: copying it would launder it), is copied. The data files are copied byte for byte,
         ``config.json`` names ``spec``'s suite, and the provenance is the source's plus ``adopted_from``.
         """
         runs = self.root / "runs"
@@ -167,7 +181,7 @@ class RunStore:
             source = dataclasses.replace(spec, suite=suite_dir.name)
             directory = self.run_dir(source)
             if (source.suite == spec.suite or not directory.is_dir() or not self.provenance_path(source).is_file()
-                    or verify_run(directory, source) is not None):
+                    or verify_run(directory, source) is not None or self.changed_outside([source])):
                 continue
             config = json.loads((directory / "config.json").read_bytes().decode("utf-8"))
             manifest = json.loads((directory / MANIFEST).read_bytes().decode("utf-8"))
@@ -202,11 +216,18 @@ class RunStore:
         tmp.mkdir()
         for name, data in files.items():
             write_bytes_atomic(tmp / name, data)
-        write_bytes_atomic(tmp / MANIFEST, json_bytes(build_manifest(spec, evaluation_steps, files)))
+        manifest = json_bytes(build_manifest(spec, evaluation_steps, files))
+        write_bytes_atomic(tmp / MANIFEST, manifest)
         problem = verify_run(tmp, spec)
         if problem is not None:  # a writer bug (or rows off the schedule): never publish such a run
             shutil.rmtree(tmp, ignore_errors=True)
             raise RlbenchError(f"run {spec.key} would not verify: {problem}")
+        # The index vouches for the new manifest before the rename (as pending) and records it after, so a kill
+        # in between never leaves a published run the index disowns.
+        digest = hashlib.sha256(manifest).hexdigest()
+        index = self._index_for_writing(spec.suite)
+        index.pending[spec.key] = digest
+        write_index(self.suite_dir(spec.suite), index)
         # Provenance first: a run is finished only once its directory is in place, so a kill in
         # between leaves an unfinished run (redone later), never a finished one without provenance.
         write_json_atomic(self.provenance_path(spec), {"run_id": spec.run_id, **provenance})
@@ -220,6 +241,9 @@ class RunStore:
         else:
             os.replace(tmp, final)
         fsync_directory(final.parent)
+        index.runs[spec.key] = IndexEntry(spec.run_id, digest)
+        del index.pending[spec.key]
+        write_index(self.suite_dir(spec.suite), index)
         self.failure_path(spec).unlink(missing_ok=True)
         return final
 
@@ -227,6 +251,105 @@ class RunStore:
         payload = {"run_id": spec.run_id, "algo": spec.algo, "env": spec.env, "seed": spec.seed,
                    "reason": reason, "attempts": attempts, "traceback": traceback_text}
         write_json_atomic(self.failure_path(spec), payload)
+
+    # -- the index: runs changed outside the pipeline -----------------------------------------
+    def _index_for_writing(self, suite: str) -> RunIndex:
+        """The suite's index, or one made from the runs there now (a suite written before indexes existed)."""
+        return read_index(self.suite_dir(suite)) or scan_runs(self.suite_dir(suite), suite)
+
+    def settle_index(self, suite: str) -> None:
+        """Bring the suite's index up to date before a launch (under the suite's lock).
+
+        A suite without an index (written before indexes existed) gets one from the runs there now: they are the
+        trusted state, the results committed with ``dvc.lock``. A run a killed writer was publishing (``pending``)
+        is recorded when its directory holds that manifest, and forgotten otherwise.
+        """
+        suite_dir = self.suite_dir(suite)
+        if not suite_dir.is_dir():
+            return
+        index = read_index(suite_dir)
+        if index is None:
+            index = scan_runs(suite_dir, suite)
+            if index.runs:
+                write_index(suite_dir, index)
+            return
+        if not index.pending:
+            return
+        for key, digest in index.pending.items():
+            if manifest_digest(suite_dir / key) == digest:
+                run_id = json.loads((suite_dir / key / MANIFEST).read_bytes().decode("utf-8"))["run_id"]
+                index.runs[key] = IndexEntry(str(run_id), digest)
+        index.pending = {}
+        write_index(suite_dir, index)
+
+    def changed_outside(self, specs: Iterable[RunSpec]) -> list[tuple[RunSpec, str]]:
+        """Runs among ``specs`` that verify but are not what the store published (their suite's index records
+        another manifest or run id, or none), with why. Runs that fail verification are not here: they are damage
+        (retrained), not changes. A suite without an index (written before indexes existed) has none."""
+        indexes: dict[str, RunIndex | None] = {}
+        found = []
+        for spec in specs:
+            if spec.suite not in indexes:
+                indexes[spec.suite] = read_index(self.suite_dir(spec.suite))
+            index = indexes[spec.suite]
+            directory = self.run_dir(spec)
+            digest = manifest_digest(directory) if index is not None else None
+            if digest is None or index.vouches_for(spec.key, spec.run_id, digest):
+                continue
+            if verify_run(directory, spec) is not None:
+                continue
+            entry = index.runs.get(spec.key)
+            found.append((spec, "not in the index" if entry is None else
+                          f"the index records run {entry.run_id}" if entry.run_id != spec.run_id else
+                          "its manifest differs from the index's"))
+        return found
+
+    def refuse_changed(self, specs: Sequence[RunSpec]) -> None:
+        """Stop, in one line naming them and the ways forward, when any run was changed outside the pipeline."""
+        changed = self.changed_outside(specs)
+        if changed:
+            suite = changed[0][0].suite
+            raise changed_runs_error(suite, [s.key for s, _ in changed], [r for _, r in changed], self.suite_dir(suite))
+
+    def accept(self, specs: Sequence[RunSpec]) -> list[tuple[str, str | None, str]]:
+        """Accept by hand runs changed outside the pipeline: record in each run's provenance its accepted manifest
+        digest and that it was accepted by hand, then give the index that digest; return (run, replaced digest,
+        accepted digest) per run. Every run is checked before anything is written: each must verify and be
+        changed (nothing else needs accepting; a damaged run is retrained instead)."""
+        if not specs:
+            return []
+        suite = specs[0].suite
+        with self.suite_lock(suite):
+            index = read_index(self.suite_dir(suite))
+            if index is None:
+                raise RlbenchError(f"suite {suite} has no index ({self.suite_dir(suite) / 'index.json'}): nothing to "
+                                   f"accept; the next `rlbench run-suite {suite}` or `dvc repro` records its runs as "
+                                   "they are")
+            changed = {spec.key for spec, _ in self.changed_outside(specs)}
+            for spec in specs:
+                if spec.key in changed:
+                    continue
+                problem = self.verify(spec)
+                if problem is not None:
+                    raise RlbenchError(f"run {spec.key} of suite {suite} fails verification ({problem}): nothing to "
+                                       f"accept; retrain it with `rlbench run-suite {suite}`")
+                raise RlbenchError(f"run {spec.key} of suite {suite} is the run the pipeline wrote: nothing to "
+                                   "accept (only a run changed outside the pipeline can be)")
+            accepted = []
+            for spec in specs:
+                digest = manifest_digest(self.run_dir(spec))
+                assert digest is not None  # it verified above
+                entry = index.runs.get(spec.key)
+                replaced = entry.manifest_sha256 if entry is not None else None
+                path = self.provenance_path(spec)
+                provenance = _read_json(path) if path.is_file() else {"run_id": spec.run_id}
+                provenance["accepted"] = {"by_hand": True, "manifest_sha256": digest,
+                                          "replaced_manifest_sha256": replaced}
+                write_json_atomic(path, provenance)  # first: a kill before the index leaves the run still refused
+                index.runs[spec.key] = IndexEntry(spec.run_id, digest)
+                accepted.append((spec.key, replaced, digest))
+            write_index(self.suite_dir(suite), index)
+        return accepted
 
     # -- reading ---------------------------------------------------------------------------
     def failures(self, specs: Iterable[RunSpec]) -> list[Failure]:
