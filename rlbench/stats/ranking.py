@@ -66,6 +66,10 @@ class BetterRelation:
     """``(x, y)`` is in it when x is clearly better than y."""
     alpha: float
     """The family-wise error rate."""
+    smallest_p: float = 0.0
+    """The smallest p-value the exact test can give any pair with these runs (every run of one above every run of
+    the other on every task): when even it fails Holm's first threshold ``alpha / pairs``, no pair can be separated,
+    whatever the scores (:func:`relation_statement` says so)."""
 
     def clearly_better(self, x: str, y: str) -> bool:
         """Whether x is clearly better than y."""
@@ -149,7 +153,16 @@ def better_relation(scores: Mapping[str, np.ndarray], alpha: float = ALPHA) -> B
         adjusted[(x, y)] = adjusted[(y, x)] = adjusted_pairs[(x, y)]
         if adjusted_pairs[(x, y)] <= alpha and probability[(x, y)] != 0.5:
             better.add((x, y) if probability[(x, y)] > 0.5 else (y, x))
-    return BetterRelation(names, probability, p_values, adjusted, frozenset(better), float(alpha))
+    smallest = min((separated_p_value(checked[x].shape[0], checked[y].shape[0], checked[x].shape[1]) for x, y in pairs),
+                   default=0.0)
+    return BetterRelation(names, probability, p_values, adjusted, frozenset(better), float(alpha), smallest)
+
+
+def separated_p_value(runs_x: int, runs_y: int, tasks: int) -> float:
+    """The test's p-value when every one of ``runs_x`` runs is above every one of ``runs_y`` on each of ``tasks``
+    tasks: the smallest it can give that pair (``2 / C(runs_x + runs_y, runs_x) ** tasks`` without ties)."""
+    above = np.arange(1.0, runs_x + 1.0)[:, None] + np.zeros((1, tasks))
+    return permutation_p_value(above, -np.arange(1.0, runs_y + 1.0)[:, None] + np.zeros((1, tasks)))
 
 
 def shared_ranks(relation: BetterRelation) -> dict[str, int]:
@@ -193,15 +206,22 @@ def cycles(relation: BetterRelation) -> list[tuple[str, ...]]:
 def relation_statement(relation: BetterRelation) -> str:
     """One sentence on the shape of the relation: an order, or which algorithms beat each other in a cycle and what a
     rank then means."""
+    pairs = len(relation.algorithms) * (len(relation.algorithms) - 1) // 2
+    floor = ""
+    if pairs and relation.smallest_p * pairs > relation.alpha:
+        floor = (f"With these runs no pair can be separated, whatever the scores: the smallest p-value the exact test "
+                 f"can give ({relation.smallest_p:.2g}, every run of one above every run of the other) is above Holm's "
+                 f"first threshold ({relation.alpha:g} / {pairs} pairs = {relation.alpha / pairs:.2g}); more seeds, or "
+                 "fewer algorithms, are needed for any rank to differ.")
     found = cycles(relation)
     if not found:
-        return ""
+        return floor
     names = "; ".join(" > ".join(f"`{a}`" for a in (*group, group[0])) if len(group) <= 3 else
                       ", ".join(f"`{a}`" for a in group) for group in found)
     return (f"The \"clearly better\" relation is not an order: {names} beat each other in a cycle (each is clearly "
             "better than another on the average over tasks, which happens when they win on different tasks). A rank "
             "still counts the algorithms clearly better than one, but it is not a place in a line, and rank 1 may "
-            "be empty.")
+            "be empty." + (f" {floor}" if floor else ""))
 
 
 def seeds_floor(runs: int, tasks: int) -> float:
@@ -212,5 +232,5 @@ def seeds_floor(runs: int, tasks: int) -> float:
 
 __all__ = [
     "ALPHA", "BetterRelation", "RANK_RULE", "best_algorithm", "better_relation", "cycles", "holm_adjusted",
-    "permutation_p_value", "relation_statement", "seeds_floor", "shared_ranks",
+    "permutation_p_value", "relation_statement", "seeds_floor", "separated_p_value", "shared_ranks",
 ]

@@ -241,3 +241,20 @@ def test_median_steps_to_solve_ignores_runs_that_end_unsolved() -> None:
     # Every run reaches the threshold at some point, none ends there: no median, only the lost count.
     lost = threshold_summary(steps_to_threshold(np.array([[0.0, 1.0, 0.5], [1.0, 0.2, 0.1]]), [0, 1, 2], 1.0))
     assert lost.none_solved and np.isnan(lost.median) and lost.n_reached_then_lost == 2
+
+
+def test_a_leaderboard_too_small_to_separate_any_pair_says_so():
+    from rlbench.stats.ranking import better_relation, relation_statement, seeds_floor, separated_p_value
+
+    assert separated_p_value(5, 5, 1) == pytest.approx(seeds_floor(5, 1)) == pytest.approx(2 / 252)
+    assert separated_p_value(3, 3, 2) == pytest.approx(2 / 20**2)
+    # Six algorithms, 5 runs each on one task, every one far above the next: still no pair can pass Holm's first
+    # threshold 0.05 / 15, and the statement says why.
+    far_apart = {name: np.full((5, 1), 100.0 * i) + np.arange(5.0)[:, None] for i, name in enumerate("abcdef")}
+    relation = better_relation(far_apart)
+    assert not relation.better
+    assert "no pair can be separated" in relation_statement(relation) and "15 pairs" in relation_statement(relation)
+    # Ten runs each: the same scores separate every pair, and nothing is said of a floor.
+    ten = {name: np.full((10, 1), 100.0 * i) + np.arange(10.0)[:, None] for i, name in enumerate("abcdef")}
+    relation = better_relation(ten)
+    assert len(relation.better) == 15 and "no pair can be separated" not in relation_statement(relation)
