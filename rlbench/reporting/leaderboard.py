@@ -167,7 +167,8 @@ def protocol_statement(envs: Sequence[str]) -> str:
         settings = ", ".join(f"{k} {v}" for k, v in info["make_kwargs"].items() if k != "game")
         evaluation = ", ".join(f"{k} {v}" for k, v in info["evaluation_kwargs"].items())
         if settings or evaluation:
-            text = settings + (f"; evaluation environment: {evaluation}" if evaluation else "")
+            text = "; ".join(part for part in (settings, f"evaluation environment: {evaluation}" if evaluation else "")
+                             if part)
             groups.setdefault(text, []).append(f"`{env}`")
     return " ".join(f"Environment protocol of {', '.join(names)}: {text}." for text, names in groups.items())
 

@@ -88,3 +88,9 @@ def test_protocol_statement_groups_environments_with_the_same_settings():
     assert "Environment protocol of `Atari-Pong-v0`, `Atari-Breakout-v0`: repeat_action_probability 0.25" in text
     assert "evaluation environment: terminal_on_life_loss False, clip_rewards False, action_epsilon 0.05" in text
     assert "`MinAtar-Asterix-v0`: sticky_action_probability 0.1" in text
+
+
+def test_protocol_statement_of_an_environment_with_only_evaluation_settings_has_no_empty_part():
+    text = protocol_statement(["Glimpse-v0"])
+    assert "Environment protocol of `Glimpse-v0`: evaluation environment:" in text
+    assert ": ;" not in text
