@@ -381,7 +381,8 @@ def import_runs_command(
                                                       "(default 0, 1, ...).")] = None,
     returns: Annotated[Optional[str], typer.Option(help="evaluation (greedy evaluation episodes) or training "
                                                         "(training episodes under exploration); sb3 and known "
-                                                        "tensorboard tags know it, csv and other tags need it.")] = None,
+                                                        "tensorboard tags know it; csv and other tags need "
+                                                        "it.")] = None,
     tag: Annotated[Optional[str], typer.Option(help="tensorboard: the scalar tag of the return (default: "
                                                     "charts/episodic_return, rollout/ep_rew_mean or eval/mean_reward, "
                                                     "whichever the file holds).")] = None,
@@ -396,7 +397,9 @@ def import_runs_command(
     """Import runs trained by another tool as a verified run set (all or nothing), with their protocol.
 
     sb3: Stable-Baselines3 Monitor files (training returns) or EvalCallback evaluations.npz (evaluation returns).
+
     tensorboard: one scalar tag per file (CleanRL charts/episodic_return, SB3 rollout/ep_rew_mean, or --tag).
+
     csv: a header row naming its columns: step, return (required), seed (optional: without it each file is one
     run), episode (optional, evaluation only: the episode's index within its evaluation), length (optional: the
     episode's length in steps, empty where unknown).
@@ -444,8 +447,8 @@ def import_runs_command(
         for path, seed in zip(sources, numbered):
             runs.extend(read_csv_source(path, None if seed_list is None and _has_seed_column(path) else [seed],
                                         returns))
-    default_tool = {"sb3": "stable-baselines3 (version not given)", "tensorboard": "TensorBoard scalars (tool not given)",
-                    "csv": "plain CSV (tool not given)"}[fmt]
+    default_tool = {"sb3": "stable-baselines3 (version not given)",
+                    "tensorboard": "TensorBoard scalars (tool not given)", "csv": "plain CSV (tool not given)"}[fmt]
     written = import_runs(results, name, runs, env, step_axis, budget, tool or default_tool, fmt, replace)
     typer.echo(f"imported {len(runs)} run(s) of {env} into {written}")
 
@@ -463,15 +466,28 @@ def imported_leaderboard_command(
     names: Annotated[list[str], typer.Argument(help="Imported run sets (results/imported/<name>).")],
     allow_mismatch: Annotated[bool, typer.Option(help="Show sets measured under different protocols, marked as "
                                                       "confounded, instead of refusing.")] = False,
+    suite: Annotated[Optional[str], typer.Option(help="Also rank this suite's algorithms (its finished runs).")] = None,
+    params: ParamsOption = Path("params.yaml"),
     seed: Annotated[int, typer.Option(min=0, help="Bootstrap seed.")] = 0,
     reps: Annotated[int, typer.Option(min=1, help="Bootstrap resamples.")] = 2000,
     results: ResultsOption = Path("results"),
 ) -> None:
-    """Rank imported run sets (IQM and mean of final scores, 95% CIs), each with its protocol; sets measured under
-    different protocols (return kind, environment version, step axis, budget, statistic) are refused."""
-    from rlbench.importers.runs import imported_leaderboard, load_imported
+    """Rank imported run sets (IQM and mean of final scores, 95% CIs), each with its protocol, optionally beside a
+    suite's algorithms; sets measured under different protocols (return kind, environment version, step axis,
+    budget, statistic) are refused."""
+    from rlbench.importers.runs import imported_leaderboard, load_imported, suite_sets
 
-    board = imported_leaderboard([load_imported(n, results) for n in names], seed, reps, allow_mismatch)
+    sets = [load_imported(n, results) for n in names]
+    if suite is not None:
+        from rlbench.config.params import load_params
+        from rlbench.config.plan import plan_suite
+
+        suite_runs = suite_sets(plan_suite(load_params(params), suite), results)
+        sets = [*suite_runs, *sets]
+        clash = sorted({s.name for s in suite_runs} & set(names))
+        if clash:
+            raise RlbenchError(f"imported set(s) {', '.join(clash)} share a name with an algorithm of suite {suite}")
+    board = imported_leaderboard(sets, seed, reps, allow_mismatch)
     typer.echo(f"scores: {board.attrs['scale']}")
     typer.echo(board.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 

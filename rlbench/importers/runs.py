@@ -30,17 +30,21 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from rlbench.config.bounds import env_bounds
 from rlbench.errors import RlbenchError
-from rlbench.importers.sources import RETURN_KINDS, SourceRun, source_record
+from rlbench.importers.sources import EPISODE, RETURN_KINDS, SourceRun, source_record
 from rlbench.scores.matrices import ScoreSet
 from rlbench.storage.files import fsync_directory, json_bytes, write_bytes_atomic
 from rlbench.storage.manifest import MANIFEST, file_record
 from rlbench.storage.schema import EVAL_COLUMNS, TRAIN_COLUMNS
+
+if TYPE_CHECKING:
+    from rlbench.config.plan import SuitePlan
 
 IMPORTED = "imported"
 """The directory of imported run sets under the results root."""
@@ -352,6 +356,28 @@ def load_imported(name: str, results: str | Path = "results", envs: Sequence[str
     return ImportedSet(name, scores, list(chosen), seeds, protocols, tools)
 
 
+def suite_sets(plan: SuitePlan, results: str | Path = "results", skip_unverified: bool = False) -> list[ImportedSet]:
+    """A suite's algorithms as :class:`ImportedSet` s (one per algorithm, named by it), to rank beside imported sets.
+
+    Their protocol: evaluation returns (the suite's separate evaluation episodes), one episode per value, steps on
+    the ``env_steps`` axis, the suite's budget per environment; the final score is the mean over the episodes of
+    the last evaluation (:func:`rlbench.scores.matrices.final_scores`), as for imported evaluation returns.
+    """
+    from rlbench.scores.matrices import final_scores
+    from rlbench.storage.run_store import RunStore
+
+    store = RunStore(results)
+    frame = store.load_eval(plan.runs, skip_unverified=skip_unverified)
+    if frame.empty:
+        raise RlbenchError(f"suite {plan.name} has no finished run under {results} (run the suite first)")
+    envs = list(dict.fromkeys(spec.env for spec in plan.runs))
+    raw = final_scores(frame, envs)
+    budgets = {spec.env: spec.budget for spec in plan.runs}
+    protocols = {env: ImportProtocol("evaluation", env, "env_steps", budgets[env], EPISODE) for env in envs}
+    return [ImportedSet(algo, raw.scores[algo], list(raw.tasks), list(raw.run_ids[algo]), dict(protocols),
+                        {env: f"rlbench suite {plan.name}" for env in envs}) for algo in raw.algorithms]
+
+
 def protocol_differences(x: ImportedSet, y: ImportedSet) -> list[str]:
     """How two sets' protocols differ, one phrase each (empty when they are comparable like with like)."""
     found = []
@@ -412,7 +438,8 @@ def imported_leaderboard(sets: Sequence[ImportedSet], seed: int = 0, reps: int =
         for env in envs:
             bounds = env_bounds(env)
             if bounds.lowest is None or bounds.highest is None:
-                raise RlbenchError(f"{env} has no declared return bounds to normalise by (rlbench/data/score_bounds.csv);"
+                raise RlbenchError(f"{env} has no declared return bounds to normalise by "
+                                   "(rlbench/data/score_bounds.csv);"
                                    " rank the sets one environment at a time")
             low.append(bounds.lowest)
             high.append(bounds.highest)
@@ -437,4 +464,5 @@ def imported_leaderboard(sets: Sequence[ImportedSet], seed: int = 0, reps: int =
 
 
 __all__ = ["FINAL_WINDOW", "IMPORTED", "ImportProtocol", "ImportedSet", "STEP_AXES", "check_comparable",
-           "import_runs", "imported_leaderboard", "load_imported", "protocol_differences", "verify_env_dir"]
+           "import_runs", "imported_leaderboard", "load_imported", "protocol_differences", "suite_sets",
+           "verify_env_dir"]

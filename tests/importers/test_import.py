@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from rlbench.errors import RlbenchError
-from rlbench.importers.runs import imported_leaderboard, load_imported
+from rlbench.importers.runs import imported_leaderboard, load_imported, suite_sets
 from rlbench.storage.manifest import file_record
 from rlbench.cli import main
 from tests.conftest import run_cli
@@ -201,7 +201,8 @@ def test_csv_import_and_protocol_mismatches(cli, tmp_path):
         "--step-axis", "frames", "--results", str(results))
     _ok(cli, "csv", str(source), "--returns", "training", "--name", "v0", "--env", "CartPole-v0", "--budget", "200",
         "--results", str(results))
-    for other, says in (("frames", "step_axis: env_steps vs frames"), ("v0", "environments: CartPole-v1 vs CartPole-v0")):
+    for other, says in (("frames", "step_axis: env_steps vs frames"),
+                        ("v0", "environments: CartPole-v1 vs CartPole-v0")):
         refused = cli("imported-leaderboard", "mine", other, "--results", str(results), "--reps", "50")
         assert refused.returncode == 2 and says in refused.stderr, refused.stderr
     # Another environment joining a set must share its return kind.
@@ -251,3 +252,55 @@ def test_a_changed_imported_run_fails_verification(cli, tmp_path):
     table.write_text(table.read_text().replace("22", "500"))
     with pytest.raises(RlbenchError, match="checksum differs"):
         load_imported("e", tmp_path)
+
+
+def test_imported_sets_rank_beside_a_suites_algorithms_only_under_its_protocol(cli, params, tmp_path):
+    from rlbench.config.plan import plan_suite
+    from rlbench.storage.run_store import RunStore
+    from rlbench.training.evaluation import evaluation_steps
+
+    plan = plan_suite(params, "smoke").select(["reinforce"])
+    store = RunStore(tmp_path)
+    for spec in plan.runs:  # stored runs with made-up returns: this checks the plumbing, not learning
+        steps = evaluation_steps(spec.budget, spec.eval_every)
+        eval_rows = [(step, episode, float(10 + spec.seed + episode), 10 + spec.seed + episode)
+                     for step in steps for episode in range(spec.eval_episodes)]
+        store.write_run(spec, {}, eval_rows, [(12, 12.0, 12)], {}, steps)
+    spec = plan.runs[0]
+    source = tmp_path / "eval.csv"
+    source.write_text("seed,step,episode,return\n0,2000,0,30\n0,2000,1,40\n1,2000,0,50\n1,2000,1,60\n")
+    _ok(cli, "csv", str(source), "--returns", "evaluation", "--name", "theirs", "--env", spec.env, "--budget",
+        str(spec.budget), "--results", str(tmp_path))
+    training = tmp_path / "train.csv"
+    training.write_text("seed,step,return\n0,1990,30\n1,1995,50\n")
+    _ok(cli, "csv", str(training), "--returns", "training", "--name", "exploring", "--env", spec.env, "--budget",
+        str(spec.budget), "--results", str(tmp_path))
+    suite = suite_sets(plan, tmp_path)
+    assert [s.name for s in suite] == ["reinforce"]
+    np.testing.assert_allclose(suite[0].scores[:, 0], [10.5, 11.5])  # mean of the last evaluation's episodes
+    board = imported_leaderboard([*suite, load_imported("theirs", tmp_path)], reps=50)
+    assert list(board["set"]) == ["theirs", "reinforce"]
+    assert board["protocol"].nunique() == 1 and "evaluation returns" in board["protocol"].iloc[0]
+    with pytest.raises(RlbenchError, match="returns: evaluation vs training"):
+        imported_leaderboard([*suite, load_imported("exploring", tmp_path)], reps=50)
+
+
+def test_sets_over_several_environments_are_ranked_on_bounds_normalised_scores(cli, tmp_path):
+    cartpole, acrobot = tmp_path / "cartpole.csv", tmp_path / "acrobot.csv"
+    cartpole.write_text("seed,step,return\n0,1000,250\n1,1000,500\n")
+    acrobot.write_text("seed,step,return\n0,1000,-500\n1,1000,-250\n")
+    for name in ("a", "b"):
+        for env, source in (("CartPole-v1", cartpole), ("Acrobot-v1", acrobot)):
+            _ok(cli, "csv", str(source), "--returns", "training", "--name", name, "--env", env, "--budget", "1000",
+                "--results", str(tmp_path))
+    both = load_imported("a", tmp_path)
+    assert both.envs == ["Acrobot-v1", "CartPole-v1"] and both.scores.shape == (2, 2)
+    board = imported_leaderboard([both, load_imported("b", tmp_path)], reps=50)
+    assert board.attrs["scale"].startswith("return min-max normalised")
+    # CartPole (0..500): 0.5 and 1; Acrobot (-500..0): 0 and 0.5; the mean of the four.
+    assert board["mean"].iloc[0] == pytest.approx(0.5)
+    one = load_imported("b", tmp_path, envs=["CartPole-v1"])
+    with pytest.raises(RlbenchError, match="environments: Acrobot-v1, CartPole-v1 vs CartPole-v1"):
+        imported_leaderboard([both, one], reps=50)
+    with pytest.raises(RlbenchError, match="cover different environments"):  # never a matrix of unlike columns
+        imported_leaderboard([both, one], reps=50, allow_mismatch=True)
