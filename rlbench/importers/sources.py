@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,6 +123,8 @@ def read_monitor(path: Path, seed: int) -> SourceRun:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise _bad(path, "is not UTF-8 text (expected an SB3 monitor.csv)") from None
+    except OSError as error:
+        raise _bad(path, f"cannot be read ({error.strerror or error}); expected an SB3 monitor.csv file") from None
     first, _, rest = text.partition("\n")
     if not first.startswith("#"):
         raise _bad(path, "has no '#{\"t_start\": ...}' header line: not an SB3 monitor.csv")
@@ -155,7 +158,7 @@ def read_evaluations(path: Path, seed: int) -> SourceRun:
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: np.asarray(data[key]) for key in data.files}
-    except (OSError, ValueError, EOFError) as error:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise _bad(path, f"is not a readable .npz file ({str(error).strip().splitlines()[0]})") from None
     missing = [k for k in ("timesteps", "results") if k not in arrays]
     if missing:
@@ -243,6 +246,8 @@ def read_csv_source(path: Path, seeds: list[int] | None, returns: str) -> list[S
         frame = pd.read_csv(path)
     except UnicodeDecodeError:
         raise _bad(path, "is not UTF-8 text") from None
+    except OSError as error:
+        raise _bad(path, f"cannot be read ({error.strerror or error}); expected a CSV file") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise _bad(path, f"does not parse as CSV ({str(error).strip().splitlines()[0]})") from None
     columns = list(frame.columns)

@@ -241,6 +241,14 @@ def test_bad_files_are_refused_in_one_line_and_nothing_is_written(cli, sb3_files
              says="above CartPole-v1's highest 500")
     _refused(cli, results, "sb3", str(sb3_files[0] / "monitor.csv"), "--name", "x", "--env", "CartPole-v1", "--budget",
              "10", says="past the budget 10")
+    npz = tmp_path / "evaluations.npz"
+    npz.write_bytes((sb3_files[0] / "evaluations.npz").read_bytes()[:100])
+    _refused(cli, results, "sb3", str(npz), "--name", "x", "--env", "CartPole-v1", says=f"{npz}: ")
+    events = tmp_path / "events" / "events.out.tfevents.0.host"
+    events.parent.mkdir()
+    events.write_bytes(b"not an event file")
+    _refused(cli, results, "tensorboard", str(events.parent), "--name", "x", "--env", "CartPole-v1",
+             says=f"{events.parent}: ")
 
 
 def test_a_changed_imported_run_fails_verification(cli, tmp_path):
