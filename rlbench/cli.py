@@ -400,9 +400,11 @@ def import_runs_command(
 
     tensorboard: one scalar tag per file (CleanRL charts/episodic_return, SB3 rollout/ep_rew_mean, or --tag).
 
-    csv: a header row naming its columns: step, return (required), seed (optional: without it each file is one
-    run), episode (optional, evaluation only: the episode's index within its evaluation), length (optional: the
-    episode's length in steps, empty where unknown).
+    csv: a header row naming its columns, in any order: step, return (required); seed, episode, length (optional).
+
+    seed: without it, each file is one run; episode (optional, evaluation only): the index within its evaluation.
+
+    length (optional): the episode's length in steps, empty where unknown. No other column.
     """
     from rlbench.errors import unknown_choice
     from rlbench.importers.runs import import_runs
