@@ -191,7 +191,8 @@ def test_tensorboard_sb3_and_cleanrl(cli, sb3_files, cleanrl_files, tmp_path):
 
 def test_csv_import_and_protocol_mismatches(cli, tmp_path):
     shown = cli("import", "--help")
-    assert shown.returncode == 0 and "step, return (required); seed, episode, length (optional)" in " ".join(shown.stdout.split())
+    documented = "step, return (required); seed, episode, length (optional)"
+    assert shown.returncode == 0 and documented in " ".join(shown.stdout.split())
     source = tmp_path / "runs.csv"
     source.write_text("seed,step,return,length\n0,100,20,20\n0,200,30,30\n1,100,12,12\n1,200,40,40\n")
     results = tmp_path / "results"
