@@ -370,6 +370,130 @@ def import_scores(
     typer.echo(f"tables and plots: {out}")
 
 
+@app.command("import")
+def import_runs_command(
+    fmt: Annotated[str, typer.Argument(metavar="FORMAT", help="sb3 (monitor.csv or evaluations.npz), tensorboard "
+                                                             "(event file or log directory), or csv.")],
+    sources: Annotated[list[Path], typer.Argument(help="Source files, one run (seed) each (csv: or a seed column).")],
+    name: Annotated[str, typer.Option(help="The run set to write: results/imported/<name>/<env>/seed_<n>/.")],
+    env: Annotated[str, typer.Option(help="Environment id with its version, e.g. CartPole-v1.")],
+    seeds: Annotated[Optional[str], typer.Option(help="Comma-separated seeds of the sources, in order "
+                                                      "(default 0, 1, ...).")] = None,
+    returns: Annotated[Optional[str], typer.Option(help="evaluation (greedy evaluation episodes) or training "
+                                                        "(training episodes under exploration); sb3 and known "
+                                                        "tensorboard tags know it; csv and other tags need "
+                                                        "it.")] = None,
+    tag: Annotated[Optional[str], typer.Option(help="tensorboard: the scalar tag of the return (default: "
+                                                    "charts/episodic_return, rollout/ep_rew_mean or eval/mean_reward, "
+                                                    "whichever the file holds).")] = None,
+    step_axis: Annotated[str, typer.Option(help="What the steps count: env_steps or frames.")] = "env_steps",
+    budget: Annotated[Optional[int], typer.Option(help="Training length on the step axis (default: the last step "
+                                                       "logged).")] = None,
+    tool: Annotated[Optional[str], typer.Option(help="The tool and version that trained the runs, e.g. "
+                                                     "'stable-baselines3 2.9.2' (recorded in provenance).")] = None,
+    replace: Annotated[bool, typer.Option(help="Replace the set's runs on this environment.")] = False,
+    results: ResultsOption = Path("results"),
+) -> None:
+    """Import runs trained by another tool as a verified run set (all or nothing), with their protocol.
+
+    sb3: Stable-Baselines3 Monitor files (training returns) or EvalCallback evaluations.npz (evaluation returns).
+
+    tensorboard: one scalar tag per file (CleanRL charts/episodic_return, SB3 rollout/ep_rew_mean, or --tag).
+
+    csv: a header row naming its columns, in any order: step, return (required); seed, episode, length (optional).
+
+    seed: without it, each file is one run; episode (optional, evaluation only): the index within its evaluation.
+
+    length (optional): the episode's length in steps, empty where unknown. No other column.
+    """
+    from rlbench.errors import unknown_choice
+    from rlbench.importers.runs import import_runs
+    from rlbench.importers.sources import (
+        FORMATS,
+        RETURN_KINDS,
+        read_csv_source,
+        read_sb3,
+        read_tensorboard,
+    )
+
+    if fmt not in FORMATS:
+        raise unknown_choice("import format", fmt, FORMATS)
+    if returns is not None and returns not in RETURN_KINDS:
+        raise unknown_choice("return kind", returns, RETURN_KINDS)
+    if tag is not None and fmt != "tensorboard":
+        raise RlbenchError("--tag is for tensorboard sources only")
+    missing = [str(p) for p in sources if not p.exists()]
+    if missing:
+        raise RlbenchError(f"source not found: {', '.join(missing)}")
+    seed_list = None
+    if seeds is not None:
+        try:
+            seed_list = [int(s) for s in seeds.split(",")]
+        except ValueError:
+            raise RlbenchError(f"--seeds {seeds!r}: allowed comma-separated integers >= 0") from None
+        if any(s < 0 for s in seed_list) or len(seed_list) != len(sources):
+            raise RlbenchError(f"--seeds gives {len(seed_list)} seed(s) >= 0 for {len(sources)} source(s); "
+                               "allowed: one integer >= 0 per source")
+    numbered = seed_list if seed_list is not None else list(range(len(sources)))
+    if fmt == "sb3":
+        runs = [read_sb3(path, seed) for path, seed in zip(sources, numbered)]
+        if returns is not None and any(run.returns != returns for run in runs):
+            raise RlbenchError(f"--returns {returns}: monitor files hold training returns, evaluations.npz "
+                               "evaluation returns")
+    elif fmt == "tensorboard":
+        runs = [read_tensorboard(path, seed, tag, returns) for path, seed in zip(sources, numbered)]
+    else:
+        if returns is None:
+            raise RlbenchError("csv sources need --returns (evaluation or training)")
+        runs = []
+        for path, seed in zip(sources, numbered):
+            runs.extend(read_csv_source(path, None if seed_list is None and _has_seed_column(path) else [seed],
+                                        returns))
+    default_tool = {"sb3": "stable-baselines3 (version not given)",
+                    "tensorboard": "TensorBoard scalars (tool not given)", "csv": "plain CSV (tool not given)"}[fmt]
+    written = import_runs(results, name, runs, env, step_axis, budget, tool or default_tool, fmt, replace)
+    typer.echo(f"imported {len(runs)} run(s) of {env} into {written}")
+
+
+def _has_seed_column(path: Path) -> bool:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return "seed" in handle.readline().strip().split(",")
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+@app.command("imported-leaderboard")
+def imported_leaderboard_command(
+    names: Annotated[list[str], typer.Argument(help="Imported run sets (results/imported/<name>).")],
+    allow_mismatch: Annotated[bool, typer.Option(help="Show sets measured under different protocols, marked as "
+                                                      "confounded, instead of refusing.")] = False,
+    suite: Annotated[Optional[str], typer.Option(help="Also rank this suite's algorithms (its finished runs).")] = None,
+    params: ParamsOption = Path("params.yaml"),
+    seed: Annotated[int, typer.Option(min=0, help="Bootstrap seed.")] = 0,
+    reps: Annotated[int, typer.Option(min=1, help="Bootstrap resamples.")] = 2000,
+    results: ResultsOption = Path("results"),
+) -> None:
+    """Rank imported run sets (IQM and mean of final scores, 95% CIs), each with its protocol, optionally beside a
+    suite's algorithms; sets measured under different protocols (return kind, environment version, step axis,
+    budget, statistic) are refused."""
+    from rlbench.importers.runs import imported_leaderboard, load_imported, suite_sets
+
+    sets = [load_imported(n, results) for n in names]
+    if suite is not None:
+        from rlbench.config.params import load_params
+        from rlbench.config.plan import plan_suite
+
+        suite_runs = suite_sets(plan_suite(load_params(params), suite), results)
+        sets = [*suite_runs, *sets]
+        clash = sorted({s.name for s in suite_runs} & set(names))
+        if clash:
+            raise RlbenchError(f"imported set(s) {', '.join(clash)} share a name with an algorithm of suite {suite}")
+    board = imported_leaderboard(sets, seed, reps, allow_mismatch)
+    typer.echo(f"scores: {board.attrs['scale']}")
+    typer.echo(board.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+
+
 def _usage_line(error: UsageError) -> str:
     command = error.ctx.command_path if error.ctx is not None else "rlbench"
     return f"error: {error.format_message()} (see `{command} --help`)"

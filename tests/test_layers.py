@@ -28,6 +28,9 @@ ALLOWED: dict[str, set[str]] = {
     "scores": {"errors", "config", "storage", "envs", "training"},  # the random-policy score is the evaluation protocol's
     "stats": {"errors"},
     "reporting": {"errors", "config", "storage", "scores", "stats", "envs", "planning"},  # the maze pictures
+    # Imported runs: written in the store's formats (storage), checked against the declared bounds (config), read back
+    # as score matrices (scores) and ranked (stats).
+    "importers": {"errors", "config", "storage", "scores", "stats"},
     # An audit retrains runs (execution) and tests them (stats) with the calibration's measured rate (reporting).
     "audit": {"errors", "config", "storage", "execution", "stats", "reporting"},
     "cli": set(),  # the command line may use everything
