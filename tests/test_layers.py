@@ -30,6 +30,8 @@ ALLOWED: dict[str, set[str]] = {
     "reporting": {"errors", "config", "storage", "scores", "stats", "envs", "planning"},  # the maze pictures
     # An audit retrains runs (execution) and tests them (stats) with the calibration's measured rate (reporting).
     "audit": {"errors", "config", "storage", "execution", "stats", "reporting"},
+    # A comparison trains operands (execution), tests them (stats) and writes its report (reporting).
+    "compare": {"errors", "config", "storage", "execution", "scores", "stats", "reporting"},
     "cli": set(),  # the command line may use everything
 }
 """Sub-package -> the sub-packages it may import (data flows one way: params -> plan -> execution ->
