@@ -73,6 +73,8 @@ class Operand:
     """The runs' ids where known: two operands with the same ids are the same runs."""
     revision: str = ""
     """The code revision (commit) where known."""
+    code_digest: str = ""
+    """Digest of the agent's code (:func:`rlbench.config.identity.code_digest`) where known."""
 
 
 Resolver = Callable[[str, "Context"], Operand]
@@ -112,7 +114,7 @@ def _operand_from_store(name: str, source: str, plan, results: Path, revision: s
     finals = final_scores(frame, list(plan.suite.envs))
     return Operand(name, source, tuple(finals.tasks), finals.scores[algo], tuple(finals.run_ids[algo]),
                    plan.settings.get(algo, {}), frame[["seed", "env", "step", "return"]].copy(),
-                   tuple(sorted(run.run_id for run in plan.runs)), revision)
+                   tuple(sorted(run.run_id for run in plan.runs)), revision, plan.algos[algo].code_digest)
 
 
 def _one_algo_plan(params: Path, suite: str, algo: str):
@@ -144,7 +146,7 @@ def resolve_stored(spec: str, context: Context) -> Operand:
     if plan_path(context.results, suite).is_file():
         plan = read_plan(context.results, suite).select([algo])
     else:
-        _, plan = _one_algo_plan(Path("params.yaml") if context.params_given else context.params, suite, algo)
+        _, plan = _one_algo_plan(context.params, suite, algo)
     return _operand_from_store(spec, f"stored runs of suite {suite} ({context.results})", plan, context.results)
 
 
@@ -276,7 +278,7 @@ def check(spec: str, context: Context) -> None:
     if plan_path(context.results, suite).is_file():
         read_plan(context.results, suite).select([algo])
         return
-    loaded = load_params(Path("params.yaml") if context.params_given else context.params)
+    loaded = load_params(context.params)
     loaded.suite(suite)
     if algo not in loaded.algos:
         from rlbench.errors import unknown_choice
@@ -485,14 +487,25 @@ def report_markdown(operands: Sequence[Operand], pairs: Sequence[PairResult], ta
         c = pair.comparison
         note = " — the same runs (same run ids): the difference is zero by construction" if pair.same_runs else ""
         flag = f" **Confounded**: {c.reason}." if c.confounded else ""
-        lines.append(f"- `{reference.name}` vs `{pair.candidate}`: {c.differs_in}{note}.{flag}")
+        candidate = next(o for o in operands if o.name == pair.candidate)
+        code = ""
+        if reference.code_digest and candidate.code_digest and reference.code_digest != candidate.code_digest:
+            code = f"; code: digest {reference.code_digest[:12]} vs {candidate.code_digest[:12]}"
+            if reference.revision and candidate.revision:
+                code += f" (revision {reference.revision[:12]} vs {candidate.revision[:12]})"
+        elif reference.code_digest and reference.code_digest == candidate.code_digest:
+            code = "; code: the same (digest " + reference.code_digest[:12] + ")"
+        settings = c.differs_in if c.differences else "no setting"
+        lines.append(f"- `{reference.name}` vs `{pair.candidate}`: {settings}{code}{note}.{flag}")
     lines += ["", "## Aggregate (mean normalised score over tasks)", ""]
     rows = [{"operand": name, "mean": float(m.mean(axis=0).mean()),
              "sd_over_seeds": float(m.mean(axis=1).std(ddof=1))} for name, m in normalized.items()]
     lines.append(markdown_table(pd.DataFrame(rows)))
     rows = [{"candidate": p.candidate, "difference": p.test.difference.point, "lower": p.test.difference.lower,
              "upper": p.test.difference.upper, "margin": -margin, "p_value": p.test.p_value,
-             "verdict": p.test.outcome, "seeds_needed": p.seeds_needed} for p in pairs]
+             "verdict": p.test.outcome,
+             "seeds_needed": int(p.seeds_needed) if np.isfinite(p.seeds_needed) else "more than 100,000"}
+            for p in pairs]
     lines += [f"Difference candidate − reference, {100 * (1 - 2 * alpha):.0f}% interval (its lower end is the "
               "one-sided bound of the test):", "", markdown_table(pd.DataFrame(rows))]
     lines += ["## Per task (raw returns)", ""]

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
-from rlbench.compare import Context, Operand, compare_operands, report_markdown, resolve
+from rlbench.compare import Context, Operand, compare_operands, report_markdown
 from rlbench.config.comparison import protocol_settings
 from rlbench.errors import RlbenchError
 from rlbench.stats.noninferiority import gate_seeds_needed, noninferiority_test, simulated_rates
 from tests.conftest import ROOT, copy_project, run_cli
 
-GATE_SUITE = {"algos": ["dqn"], "envs": ["CartPole-v1"], "seeds": [0, 1, 2, 3, 4], "budget": 3000,
-              "eval_every": 1500, "eval_episodes": 5}
-"""The regression gate's suite: the in-house DQN on CartPole, 5 seeds, 3,000 steps (about 10 s a run here)."""
+GATE_SUITE = yaml.safe_load((ROOT / "docs" / "guides" / "regression-gate-suite.yaml").read_text())
+"""The regression gate's suite (the recipe's): the in-house DQN on CartPole, 5 seeds, 3,000 steps."""
 
 
 def _matrix(seed: int, means: list[float], sd: float, runs: int = 5) -> np.ndarray:
@@ -132,11 +132,9 @@ def test_regression_gate_fails_a_target_network_never_updated_and_passes_an_unch
     dqn.write_text(dqn.read_text().replace(sync, "pass  # deliberate regression: the target network is never updated"))
     _git(repo, "commit", "-qam", "regression")
     _git(repo, "tag", "regressed")
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["suites"] = {"gate": GATE_SUITE}
-    params["pipeline"]["publish"] = ["gate"]
-    gate = tmp_path / "gate.yaml"
-    gate.write_text(yaml.safe_dump(params, sort_keys=False))
+    gate = tmp_path / "gate.yaml"  # the recipe's step: params.yaml with the gate suite
+    subprocess.run([sys.executable, str(ROOT / "docs" / "guides" / "make_gate_params.py"), str(gate)], check=True)
+    assert yaml.safe_load(gate.read_text())["suites"] == {"gate": GATE_SUITE}
     common = ["--repo", str(repo), "--suite", "gate", "--params", str(gate), "--fail-if-worse", "--margin", "0.2",
               "--results", str(tmp_path / "results"), "--reports", str(tmp_path / "reports"), "--simulations", "500"]
 
@@ -152,3 +150,37 @@ def test_regression_gate_fails_a_target_network_never_updated_and_passes_an_unch
     assert "training" not in passed.stderr  # the unchanged revision's runs are the base's: reused, not retrained
     text = (tmp_path / "reports" / "compare" / "dqn-base_vs_dqn-unchanged" / "report.md").read_text()
     assert "the same runs (same run ids)" in text
+
+
+@pytest.mark.slow
+def test_compare_stored_runs_with_another_parameter_set_end_to_end(tmp_path):
+    """``SUITE:ALGO`` (stored runs) against ``ALGO --params other.yaml`` (trained by the working tree): the report
+    names the changed setting; the same parameters reuse the stored runs (the same run ids)."""
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["suites"] = {"tiny": {"algos": ["reinforce"], "envs": ["CartPole-v1"], "seeds": [0, 1, 2],
+                                 "budget": 600, "eval_every": 300, "eval_episodes": 2}}
+    params["pipeline"]["publish"] = ["tiny"]
+    same, other = tmp_path / "same.yaml", tmp_path / "other.yaml"
+    same.write_text(yaml.safe_dump(params, sort_keys=False))
+    params["algos"]["reinforce"]["hyperparameters"]["learning_rate"] = 0.02
+    other.write_text(yaml.safe_dump(params, sort_keys=False))
+    results, reports = str(tmp_path / "results"), str(tmp_path / "reports")
+    for command in (["plan", "tiny"], ["run-suite", "tiny", "--backend", "serial", "--no-progress"]):
+        done = run_cli(*command, "--params", str(same), "--results", results, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+
+    done = run_cli("compare", "tiny:reinforce", "reinforce", "--suite", "tiny", "--params", str(other),
+                   "--margin", "0.5", "--simulations", "200", "--results", results, "--reports", reports, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr  # no --fail-if-worse: a report, never exit 1
+    assert done.stdout.split(":")[0] in ("non-inferior", "not shown non-inferior")
+    report = (tmp_path / "reports" / "compare" / "tiny-reinforce_vs_reinforce" / "report.md").read_text()
+    assert "learning_rate" in report.split("## What differs")[1].split("##")[0]
+    assert "training 3 run(s) of reinforce (working tree)" in done.stderr
+
+    done = run_cli("compare", "tiny:reinforce", "reinforce", "--suite", "tiny", "--params", str(same),
+                   "--margin", "0.5", "--simulations", "200", "--fail-if-worse", "--results", results,
+                   "--reports", reports, cwd=tmp_path)
+    assert done.returncode == 0 and done.stdout.startswith("PASS"), done.stdout + done.stderr
+    assert "training" not in done.stderr
+    report = (tmp_path / "reports" / "compare" / "tiny-reinforce_vs_reinforce" / "report.md").read_text()
+    assert "the same runs (same run ids)" in report
