@@ -35,7 +35,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -92,7 +92,6 @@ class Context:
     repo: Path = Path(".")
     cache: Path = CACHE
     on_progress: Callable[[str], None] = lambda message: None
-    keep: list[Path] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------------------------------------------
