@@ -473,8 +473,9 @@ def report_markdown(operands: Sequence[Operand], pairs: Sequence[PairResult], ta
               f"shown when the one-sided {100 * (1 - alpha):.0f}% lower confidence bound of the difference lies above "
               f"-{margin:g} (nominal false-pass rate {100 * alpha:g}%). The measured rates come from "
               f"{pairs[0].rates.simulations} simulated suites per rate with this comparison's tasks, seeds and seed "
-              "spread (normal scores; rlbench.stats.noninferiority.simulated_rates): false pass = a candidate worse by "
-              "exactly the margin passes; power = an equally good candidate passes.", ""]
+              "spread (the worse of normal scores and the reference runs resampled; rlbench.stats.noninferiority."
+              "simulated_rates): false pass = a candidate worse by exactly the margin passes; power = an equally good "
+              "candidate passes.", ""]
     lines += ["Leaderboard rule (\"clearly better\", exact permutation test, Holm): " +
               "; ".join(f"{p.candidate}: {p.better}" for p in pairs) + f". {rank_rate}", ""]
     lines += ["## Operands", ""]

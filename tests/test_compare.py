@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -109,6 +110,25 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     assert done.returncode == 2, done.stderr
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "reports").exists()
+
+
+def test_compare_two_algorithms_of_a_published_suite(tmp_path):
+    """``SUITE:ALGO`` operands read the published runs through the suite's recorded plan (nothing trained); the exit
+    status follows the printed verdict."""
+    out = tmp_path / "report"
+    done = run_cli("compare", "default:dqn", "default:sb3_dqn", "--fail-if-worse", "--simulations", "300",
+                   "--out", str(out))
+    assert done.returncode in (0, 1), done.stderr
+    first = done.stdout.splitlines()[0]
+    assert first.startswith(("PASS: default:sb3_dqn vs default:dqn", "FAIL: default:sb3_dqn vs default:dqn"))
+    assert (done.returncode == 0) == first.startswith("PASS")
+    report = (out / "report.md").read_text()
+    assert "implementation: rlbench vs Stable-Baselines3" in report
+    assert (out / "learning_curves.png").is_file() and (out / "report.html").is_file()
+    table = pd.read_csv(out / "comparison.csv")
+    assert set(table["env"]) == {"CartPole-v1", "Acrobot-v1"}
+    assert (table["difference_lower"] <= table["difference"]).all()
+    assert (table["difference"] <= table["difference_upper"]).all()
 
 
 def _git(repo: Path, *args: str) -> None:
