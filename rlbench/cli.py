@@ -348,6 +348,56 @@ def accept(
                    f"in {store.provenance_path(planned[key])} and {store.suite_dir(suite) / 'index.json'}")
 
 
+@app.command("compare")
+def compare_command(
+    operands: Annotated[list[str], typer.Argument(help="Reference first, then candidates: SUITE:ALGO (stored runs), "
+                                                      "ALGO@GITREF (trained at a git revision) or ALGO (working tree).")],
+    suite: Annotated[Optional[str], typer.Option(help="Suite whose protocol trains ALGO and ALGO@GITREF operands.")] = None,
+    margin: Annotated[float, typer.Option(min=0.0, help="Non-inferiority margin in normalised score (0 = random, 1 = reference).")] = 0.1,
+    alpha: Annotated[float, typer.Option(min=0.0, max=0.5, help="One-sided level of the non-inferiority test.")] = 0.05,
+    fail_if_worse: Annotated[bool, typer.Option("--fail-if-worse", help="Exit 1 unless every candidate is shown non-inferior (a CI gate).")] = False,
+    allow_confounded: Annotated[bool, typer.Option("--allow-confounded", help="Report a comparison under different protocols instead of refusing it.")] = False,
+    repo: Annotated[Path, typer.Option(help="The git repository of ALGO@GITREF operands.")] = Path("."),
+    simulations: Annotated[int, typer.Option(min=100, help="Simulated suites per measured error rate.")] = 2000,
+    out: Annotated[Optional[Path], typer.Option(help="Report directory (default: reports/compare/<A>_vs_<B>).")] = None,
+    params: Annotated[Optional[Path], typer.Option("--params", help="The params.yaml to read (default: params.yaml; given, it also trains every ALGO@GITREF operand, else each revision uses its own).")] = None,
+    results: ResultsOption = Path("results"),
+    reports: ReportsOption = Path("reports"),
+) -> None:
+    """Compare algorithms, revisions or parameter sets: a report, and with --fail-if-worse an exit status to gate on.
+
+    Exit status 0: every candidate passes (non-inferior to the first operand within --margin); 1: a candidate fails
+    the gate (only with --fail-if-worse); 2: bad input.
+    """
+    from rlbench.compare import Context, check, compare_operands, report_dir, resolve, verdict_line, write_report
+    from rlbench.config.params import load_params
+
+    if margin <= 0:
+        raise RlbenchError(f"--margin must be positive, got {margin}")
+    if not 0 < alpha < 0.5:
+        raise RlbenchError(f"--alpha must be in (0, 0.5), got {alpha}")
+    if len(operands) < 2:
+        raise RlbenchError("compare needs at least two operands: the reference, then one or more candidates")
+    twice = sorted({spec for spec in operands if operands.count(spec) > 1})
+    if twice:
+        raise RlbenchError(f"operand(s) named twice: {', '.join(twice)}; name each operand once")
+    path = params if params is not None else Path("params.yaml")
+    seed = load_params(path).pipeline.stats_seed
+    context = Context(params=path, params_given=params is not None, suite=suite, results=results, repo=repo,
+                      on_progress=lambda message: typer.echo(message, err=True))
+    for spec in operands:  # every name checked before any operand is loaded or trained
+        check(spec, context)
+    resolved = [resolve(spec, context) for spec in operands]
+    pairs, table, normalized = compare_operands(resolved, context, margin, alpha, simulations, seed, allow_confounded)
+    directory = out if out is not None else report_dir(reports, operands)
+    written = write_report(resolved, pairs, table, normalized, margin, alpha, fail_if_worse, directory, results)
+    for pair in pairs:
+        typer.echo(verdict_line(pair, resolved[0].name, fail_if_worse))
+    typer.echo(f"report: {written} and {written.with_suffix('.html')}")
+    if fail_if_worse and not all(pair.test.passed for pair in pairs):
+        raise typer.Exit(1)
+
+
 @app.command("import-scores")
 def import_scores(
     sources: Annotated[list[Path], typer.Argument(help="Score files ({game: [score per run]} JSON) or a directory.")],
