@@ -10,10 +10,12 @@ Anything that yields one can be compared; the command line resolves these specif
   ``git worktree`` into a temporary directory and the runs of ``--suite`` are trained there (in a subprocess running
   that revision's code), unless the revision's run ids equal stored ones (then those are reused);
 * ``ALGO``: ``ALGO`` as the working tree trains it on ``--suite`` with ``--params`` (stored runs with the same run
-  ids are reused; others are trained into a cache outside the published results).
+  ids are reused; others are trained into a cache outside the published results);
+* ``imported:NAME``: a run set brought in by ``rlbench import`` (Stable-Baselines3, TensorBoard or CSV files), with
+  the protocol it recorded.
 
-More kinds plug in through :data:`RESOLVERS` (a prefix ``kind:`` -> a function returning an :class:`Operand`), e.g.
-imported run sets; an adaptive number of seeds would replace :func:`rlbench.stats.noninferiority.noninferiority_test`
+More kinds plug in through :data:`RESOLVERS` (a prefix ``kind:`` -> a function returning an :class:`Operand`); an
+adaptive number of seeds would replace :func:`rlbench.stats.noninferiority.noninferiority_test`
 by a sequential test over the same operands.
 
 The first operand is the **reference**, every other one a **candidate** compared with it. Per candidate the report
@@ -238,9 +240,65 @@ def resolve_revision(spec: str, context: Context) -> Operand:
         shutil.rmtree(temp, ignore_errors=True)
 
 
-RESOLVERS: dict[str, Resolver] = {}
-"""Operand kinds named by a prefix ``kind:`` (e.g. an importer's ``imported:NAME``), tried before the built-in
-forms; a prefix that is also a suite name is read as the suite."""
+def imported_protocol(protocol, table: pd.DataFrame) -> dict[str, str]:
+    """The :data:`~rlbench.config.comparison.PROTOCOL` entries of an imported environment, in the words a suite's runs
+    use (:func:`~rlbench.config.comparison.protocol_settings`), so that an import measured as a suite measures (greedy
+    evaluation episodes on the same schedule, environment steps, the same budget) compares clean and any other is
+    refused as confounded, naming the difference.
+
+    ``table`` is the imported runs' ``eval.csv`` or ``train.csv`` rows (all seeds of the environment).
+    """
+    from rlbench.config.comparison import protocol_settings
+    from rlbench.importers.runs import FINAL_WINDOW
+
+    if protocol.returns == "evaluation" and protocol.statistic.startswith("one episode"):
+        steps = np.sort(table["step"].unique())
+        gaps = set(np.diff(steps).tolist())
+        episodes = set(table.groupby(["seed", "step"]).size().tolist())
+        if len(gaps) <= 1 and len(episodes) == 1:
+            settings = protocol_settings(protocol.env, protocol.budget, int(gaps.pop()) if gaps else int(steps[0]),
+                                         episodes.pop())
+        else:
+            settings = protocol_settings(protocol.env, protocol.budget, 0, 0)
+            settings["evaluation"] = "evaluation episodes on an irregular schedule, final evaluation scored"
+    else:
+        settings = protocol_settings(protocol.env, protocol.budget, 0, 0)
+        settings["evaluation"] = (f"{protocol.returns} returns ({protocol.statistic}), mean of the last "
+                                  f"{FINAL_WINDOW} values scored" if protocol.returns == "training" else
+                                  f"{protocol.returns} returns ({protocol.statistic}), last value scored")
+    if protocol.step_axis != "env_steps":
+        settings["budget"] = f"{protocol.budget:,} {protocol.step_axis}"
+    return settings
+
+
+def resolve_imported(name: str, context: Context) -> Operand:
+    """``imported:NAME``: a run set brought in by ``rlbench import`` (its runs verified first), with the protocol it
+    recorded (:func:`imported_protocol`); the environments of ``--suite`` where one is named, else all of the set's."""
+    from rlbench.importers.runs import load_imported, set_dir
+
+    envs = None
+    if context.suite:
+        from rlbench.config.params import load_params
+
+        envs = list(load_params(context.params).suite(context.suite).envs)
+    imported = load_imported(name, context.results, envs)
+    settings, curves = {}, []
+    for env in imported.envs:
+        protocol = imported.protocols[env]
+        table_name = "eval.csv" if protocol.returns == "evaluation" else "train.csv"
+        rows = [pd.read_csv(run / table_name).assign(seed=int(run.name.removeprefix("seed_")), env=env)
+                for run in sorted((set_dir(context.results, name) / env).glob("seed_*"))]
+        table = pd.concat(rows, ignore_index=True)
+        settings[env] = imported_protocol(protocol, table)
+        curves.append(table[["seed", "env", "step", "return"]])
+    tools = "; ".join(sorted(set(imported.tools.values())))
+    return Operand(f"imported:{name}", f"imported run set {name} ({tools})", tuple(imported.envs), imported.scores,
+                   tuple(imported.seeds), settings, pd.concat(curves, ignore_index=True))
+
+
+RESOLVERS: dict[str, Resolver] = {"imported": resolve_imported}
+"""Operand kinds named by a prefix ``kind:`` (``imported:NAME``: a set brought in by ``rlbench import``), tried
+before the built-in forms; a prefix that is also a suite name is read as the suite."""
 
 
 def check(spec: str, context: Context) -> None:

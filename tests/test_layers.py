@@ -34,7 +34,7 @@ ALLOWED: dict[str, set[str]] = {
     # An audit retrains runs (execution) and tests them (stats) with the calibration's measured rate (reporting).
     "audit": {"errors", "config", "storage", "execution", "stats", "reporting"},
     # A comparison trains operands (execution), tests them (stats) and writes its report (reporting).
-    "compare": {"errors", "config", "storage", "execution", "scores", "stats", "reporting"},
+    "compare": {"errors", "config", "storage", "execution", "scores", "stats", "reporting", "importers"},
     "cli": set(),  # the command line may use everything
 }
 """Sub-package -> the sub-packages it may import (data flows one way: params -> plan -> execution ->

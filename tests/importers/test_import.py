@@ -315,3 +315,31 @@ def test_sets_over_several_environments_are_ranked_on_bounds_normalised_scores(c
         imported_leaderboard([both, one], reps=50)
     with pytest.raises(RlbenchError, match="cover different environments"):  # never a matrix of unlike columns
         imported_leaderboard([both, one], reps=50, allow_mismatch=True)
+
+
+def test_imported_sets_compare_like_with_like_and_a_mismatch_is_refused(cli, sb3_files, tmp_path):
+    """``rlbench compare imported:A imported:B``: two evaluation sets of the same protocol give a report that names
+    the recorded protocol; training returns against evaluation returns are refused, naming the difference."""
+    evaluations = [str(sb3_files[s] / "evaluations.npz") for s in SEEDS]
+    monitors = [str(sb3_files[s] / "monitor.csv") for s in SEEDS]
+    common = ("--env", "CartPole-v1", "--budget", str(BUDGET), "--results", str(tmp_path))
+    _ok(cli, "sb3", *evaluations, "--name", "eval-a", *common)
+    _ok(cli, "sb3", *evaluations, "--name", "eval-b", *common)
+    _ok(cli, "sb3", *monitors, "--name", "train-a", *common)
+    out = tmp_path / "report"
+    result = cli("compare", "imported:eval-a", "imported:eval-b", "--results", str(tmp_path), "--out", str(out),
+                 "--simulations", "200", "--margin", "0.5", "--fail-if-worse")  # 2 seeds: a wide margin
+    assert result.returncode == 0 and result.stdout.startswith("PASS"), result.stdout + result.stderr
+    report = (out / "report.md").read_text()
+    assert "PASS" in report[:800]  # the report leads with the decision
+    from rlbench.compare import Context, resolve
+
+    operand = resolve("imported:eval-a", Context(results=tmp_path))
+    assert operand.settings["CartPole-v1"]["evaluation"] == "2 evaluation episodes every 64 steps, final evaluation " \
+        "scored"  # EvalCallback's schedule, in the words a suite's protocol uses
+    assert operand.settings["CartPole-v1"]["budget"] == f"{BUDGET} steps"
+    refused = cli("compare", "imported:eval-a", "imported:train-a", "--results", str(tmp_path),
+                  "--out", str(tmp_path / "refused"))
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert "evaluation" in refused.stderr and "training returns" in refused.stderr
+    assert not (tmp_path / "refused").exists()
