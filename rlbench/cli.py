@@ -348,6 +348,58 @@ def accept(
                    f"in {store.provenance_path(planned[key])} and {store.suite_dir(suite) / 'index.json'}")
 
 
+@app.command("compare-adaptive")
+def compare_adaptive(
+    suite: SuiteArgument,
+    algos: Annotated[list[str], typer.Argument(help="Two or more algorithms of the suite.")],
+    group_size: Annotated[int, typer.Option("--group-size", help="n: seeds per algorithm added before each look.")] = 5,
+    max_groups: Annotated[Optional[int], typer.Option("--max-groups", help="K: the most looks (default: the suite's "
+                                                      "seeds // n, so never more seeds than the suite has).")] = None,
+    alpha: Annotated[float, typer.Option(help="Family-wise error over all pairs and looks.")] = 0.05,
+    permutations: Annotated[int, typer.Option(help="B: random permutations per look.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Seed of the permutations (numpy SeedSequence).")] = 0,
+    train: Annotated[bool, typer.Option("--train/--no-train", help="Train missing seed groups (else stop as "
+                                                                  "undecided, naming the runs needed).")] = True,
+    backend: Annotated[Optional[str], typer.Option(help="serial | process | ray (default: pipeline.backend).")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=0, help="Parallel workers (0 = cores).")] = None,
+    params: ParamsOption = Path("params.yaml"),
+    results: ResultsOption = Path("results"),
+) -> None:
+    """Compare algorithms with adaptive seeds (AdaStop): seed groups until decided; backs `compare --adaptive`.
+
+    Seeds are taken in groups of n in the suite's seed order, finished runs reused, missing ones trained only when
+    the decision needs them; the family-wise error is controlled over all interim looks (Mathieu et al. 2023, the
+    adastop package). Exit status 1 when undecided (only with --no-train).
+    """
+    from rlbench.adaptive import adaptive_compare
+    from rlbench.config.params import BACKENDS, load_params
+    from rlbench.config.plan import plan_suite
+    from rlbench.errors import unknown_choice
+    from rlbench.stats.adaptive import AdaptiveConfig
+
+    if backend is not None and backend not in BACKENDS:
+        raise unknown_choice("backend", backend, BACKENDS)
+    loaded = load_params(params)
+    seeds = len(loaded.suite(suite).seeds)
+    groups = max(1, seeds // group_size) if max_groups is None else max_groups
+    config = AdaptiveConfig(group_size=group_size, max_groups=groups, alpha=alpha, permutations=permutations,
+                            seed=seed)
+    run = adaptive_compare(loaded, plan_suite(loaded, suite), algos, config, results, train, backend, workers,
+                           on_look=typer.echo)
+    decision = run.decision
+    typer.echo(f"suite {suite}: {run.status} after {decision.looks} look(s) of {group_size} seeds (at most "
+               f"{config.max_groups}), family-wise alpha {alpha}")
+    for (first, second), verdict in decision.decisions.items():
+        typer.echo(f"  {first} {verdict} {second}" if verdict != "undecided" else f"  {first} vs {second}: undecided")
+    typer.echo("  seeds used: " + ", ".join(f"{a} {n}" for a, n in decision.seeds_used.items()))
+    if run.trained:
+        typer.echo(f"  trained {len(run.trained)} run(s)")
+    if run.missing:
+        typer.echo(f"  more seeds needed: {len(run.missing)} run(s) to train, e.g. {run.missing[0]} "
+                   "(rerun without --no-train)")
+        raise typer.Exit(1)
+
+
 @app.command("import-scores")
 def import_scores(
     sources: Annotated[list[Path], typer.Argument(help="Score files ({game: [score per run]} JSON) or a directory.")],

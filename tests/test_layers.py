@@ -30,6 +30,9 @@ ALLOWED: dict[str, set[str]] = {
     "reporting": {"errors", "config", "storage", "scores", "stats", "envs", "planning"},  # the maze pictures
     # An audit retrains runs (execution) and tests them (stats) with the calibration's measured rate (reporting).
     "audit": {"errors", "config", "storage", "execution", "stats", "reporting"},
+    # Adaptive seeds train seed groups (execution) until AdaStop decides (stats), scoring seeds like the analysis
+    # (reporting's per-seed scores, the failure policy) from the run store and the suite's normalisation (scores).
+    "adaptive": {"errors", "config", "storage", "execution", "scores", "stats", "reporting"},
     "cli": set(),  # the command line may use everything
 }
 """Sub-package -> the sub-packages it may import (data flows one way: params -> plan -> execution ->

@@ -1,0 +1,76 @@
+"""DVC stage `adaptive_seeds`: seeds used by AdaStop's adaptive design against a fixed 10 on the classic suite.
+
+Reads the `classic` suite's plan, runs and normalisation table and ``pipeline.stats_seed``; writes
+``results/classic/adaptive_seeds.csv`` (the real comparisons: DQN vs PPO, in-house vs SB3 DQN),
+``adaptive_seeds_simulation.csv`` (false-decision rate, power and mean seeds on simulated suites with known truth)
+and ``adaptive_seeds.md`` (both, with the design) (:mod:`rlbench.reporting.adaptive_seeds`). Nothing is trained:
+the design never needs more seeds than the suite has (K = seeds // n).
+"""
+
+import sys
+from pathlib import Path
+
+from rlbench.config.params import load_params
+from rlbench.errors import RlbenchError
+from rlbench.reporting.adaptive_seeds import (adaptive_seeds_markdown, comparison_table, per_seed_scores)
+from rlbench.reporting.tables import DECIMALS
+from rlbench.scores.matrices import final_scores
+from rlbench.scores.normalization import normalize, read_normalization
+from rlbench.stats.adaptive import AdaptiveConfig, simulation_table
+from rlbench.stats.calibration import scenario_tasks
+from rlbench.storage.files import write_csv_atomic, write_text_atomic
+from rlbench.storage.plans import read_plan
+from rlbench.storage.run_store import RunStore
+
+RESULTS = Path("results")
+SUITE = "classic"
+PAIRS = (("dqn", "sb3_ppo"), ("dqn", "sb3_dqn"))
+"""The issue's comparisons: DQN against PPO, and the in-house DQN against Stable-Baselines3's."""
+GROUP_SIZE = 5
+"""n: AdaStop's default and the paper's."""
+ALPHA = 0.05
+PERMUTATIONS = 10_000
+SIMULATIONS = 300
+"""Simulated suites per cell (Monte-Carlo standard error about 1.3 points at a 5% rate)."""
+SIMULATION_PERMUTATIONS = 1_000
+"""B in the simulations (the permutation p-value's resolution, 0.001, is far below the level spent per look)."""
+EFFECTS = (0.0, 0.5, 1.0)
+"""The second algorithm's shift in seed standard deviations on every task (0: identical algorithms)."""
+REAL_ALGO = "sb3_dqn"
+"""The algorithm whose real runs the resampled scenario draws from (as the calibration stage's)."""
+
+
+def tables(results: Path = RESULTS, simulations: int = SIMULATIONS):
+    """Both tables and the Markdown page of the classic suite, from its committed runs."""
+    plan = read_plan(results, SUITE)
+    seed = load_params("params.yaml").pipeline.stats_seed
+    store = RunStore(results)
+    algos = sorted({a for pair in PAIRS for a in pair} | {REAL_ALGO})
+    runs = plan.select(algos).runs
+    normalization = read_normalization(results, SUITE)
+    envs, seeds = list(plan.suite.envs), list(plan.suite.seeds)
+    scores = per_seed_scores(store.load_eval([r for r in runs if store.is_finished(r)]), store.failures(runs),
+                             normalization, algos, envs, seeds)
+    fixed = len(seeds)
+    config = AdaptiveConfig(group_size=GROUP_SIZE, max_groups=max(1, fixed // GROUP_SIZE), alpha=ALPHA,
+                            permutations=PERMUTATIONS, seed=seed)
+    comparisons = comparison_table(scores, PAIRS, config, fixed)
+    real = normalize(final_scores(store.load_eval(plan.select([REAL_ALGO]).runs), envs), normalization)
+    scenarios = {"normal": scenario_tasks("normal", len(envs)), "ceiling": scenario_tasks("ceiling", len(envs)),
+                 f"resampled {REAL_ALGO}": scenario_tasks("resampled", len(envs), real.scores[REAL_ALGO])}
+    sim_config = AdaptiveConfig(group_size=GROUP_SIZE, max_groups=config.max_groups, alpha=ALPHA,
+                                permutations=SIMULATION_PERMUTATIONS, seed=seed)
+    simulation = simulation_table(sim_config, scenarios, EFFECTS, simulations, fixed)
+    markdown = adaptive_seeds_markdown(SUITE, comparisons, simulation, config, fixed, len(envs))
+    return comparisons, simulation, markdown
+
+
+if __name__ == "__main__":
+    try:
+        comparisons, simulation, markdown = tables()
+    except RlbenchError as error:
+        sys.exit(f"error: {error}")
+    out = RESULTS / SUITE
+    write_csv_atomic(out / "adaptive_seeds.csv", comparisons, float_format=f"%.{DECIMALS}f")
+    write_csv_atomic(out / "adaptive_seeds_simulation.csv", simulation, float_format=f"%.{DECIMALS}f")
+    write_text_atomic(out / "adaptive_seeds.md", markdown)
