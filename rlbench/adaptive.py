@@ -70,6 +70,22 @@ def seed_order(suite_seeds: Sequence[int], needed: int) -> tuple[int, ...]:
     return tuple(seeds)
 
 
+def check_algorithms(algos: Sequence[str], suite_algos: Sequence[str], suite: str) -> list[str]:
+    """``algos`` if they are two or more distinct algorithms of the suite; else the error naming what is allowed."""
+    algos = list(algos)
+    twice = sorted({a for a in algos if algos.count(a) > 1})
+    if twice:
+        raise RlbenchError(f"algorithm(s) named twice: {', '.join(twice)}; name each algorithm once")
+    unknown = [a for a in algos if a not in suite_algos]
+    if unknown:
+        raise RlbenchError(f"algorithm(s) {', '.join(unknown)} not in suite {suite}; valid choices: "
+                           f"{', '.join(sorted(suite_algos))}")
+    if len(algos) < 2:
+        raise RlbenchError(f"an adaptive comparison needs at least 2 algorithms of suite {suite}, got {len(algos)}; "
+                           f"valid choices: {', '.join(sorted(suite_algos))}")
+    return algos
+
+
 def extended_plan(params: Params, plan: SuitePlan, seeds: Sequence[int]) -> SuitePlan:
     """``plan`` with runs for every seed of ``seeds`` (the suite's own runs kept as planned)."""
     extra = [s for s in seeds if s not in plan.suite.seeds]
@@ -100,12 +116,7 @@ def adaptive_compare(
     finished runs allow; if the comparison is still open and fewer than ``K`` looks were taken, the next group's
     missing runs are trained (``train``) or the procedure stops undecided, naming them.
     """
-    names = list(dict.fromkeys(algos))
-    if len(names) != len(algos):
-        raise RlbenchError(f"algorithm(s) named twice: {', '.join(sorted({a for a in algos if algos.count(a) > 1}))}")
-    if len(names) < 2:
-        raise RlbenchError(f"an adaptive comparison needs at least 2 algorithms of suite {plan.name}, got "
-                           f"{len(names)}; valid choices: {', '.join(sorted(plan.algos))}")
+    names = check_algorithms(algos, plan.suite.algos, plan.name)
     selected = plan.select(names)
     if not normalization_path(results, plan.name).is_file():
         raise RlbenchError(f"suite {plan.name} has no normalisation table {normalization_path(results, plan.name)}: "
@@ -118,20 +129,28 @@ def adaptive_compare(
     trained: list[str] = []
     by_key = {(r.algo, r.env, r.seed): r for r in wide.runs}
 
-    def available(algo: str) -> list[RunSpec]:
-        """The algorithm's runs of the longest prefix of ``seeds`` whose every task is finished or failed."""
-        specs: list[RunSpec] = []
-        for seed in seeds:
-            group = [by_key[(algo, env, seed)] for env in envs]
-            if not all(store.is_finished(s) or store.failures([s]) for s in group):
-                break
-            specs += group
-        return specs
-
     while True:
+        finished: dict[str, bool] = {}  # this round's verification of each run (a run is verified once)
+
+        def done(spec: RunSpec) -> bool:
+            """Finished (verified) or recorded as failed."""
+            if spec.key not in finished:
+                finished[spec.key] = store.is_finished(spec)
+            return finished[spec.key] or bool(store.failures([spec]))
+
+        def available(algo: str) -> list[RunSpec]:
+            """The algorithm's runs of the longest prefix of ``seeds`` whose every task is finished or failed."""
+            specs: list[RunSpec] = []
+            for seed in seeds:
+                group = [by_key[(algo, env, seed)] for env in envs]
+                if not all(done(s) for s in group):
+                    break
+                specs += group
+            return specs
+
         specs = {algo: available(algo) for algo in names}
         store.refuse_changed([s for group in specs.values() for s in group])
-        scores = {a: per_seed_scores(store.load_eval([s for s in specs[a] if store.is_finished(s)]),
+        scores = {a: per_seed_scores(store.load_eval([s for s in specs[a] if finished[s.key]]),
                                      store.failures(specs[a]), normalization, [a], envs,
                                      seeds[:len(specs[a]) // len(envs)])[a] for a in names}
         decision = adaptive_decision(scores, config)
@@ -142,7 +161,7 @@ def adaptive_compare(
         need = (decision.looks + 1) * config.group_size
         open_algos = {a for pair, d in decision.decisions.items() if d == UNDECIDED for a in pair}
         todo = [by_key[(a, env, seed)] for a in names if a in open_algos for seed in seeds[:need] for env in envs]
-        todo = [s for s in todo if not store.is_finished(s) and not store.failures([s])]
+        todo = [s for s in todo if not done(s)]
         if not todo:  # cannot happen: a look is missing only when some run is
             raise RlbenchError("adaptive comparison stalled: no run missing but no further look taken")
         if not train:

@@ -371,7 +371,7 @@ def compare_adaptive(
     the decision needs them; the family-wise error is controlled over all interim looks (Mathieu et al. 2023, the
     adastop package). Exit status 1 when undecided (only with --no-train).
     """
-    from rlbench.adaptive import adaptive_compare
+    from rlbench.adaptive import adaptive_compare, check_algorithms
     from rlbench.config.params import BACKENDS, load_params
     from rlbench.config.plan import plan_suite
     from rlbench.errors import unknown_choice
@@ -380,6 +380,7 @@ def compare_adaptive(
     if backend is not None and backend not in BACKENDS:
         raise unknown_choice("backend", backend, BACKENDS)
     loaded = load_params(params)
+    check_algorithms(algos, loaded.suite(suite).algos, suite)  # before planning, which loads every agent
     seeds = len(loaded.suite(suite).seeds)
     groups = max(1, seeds // group_size) if max_groups is None else max_groups
     config = AdaptiveConfig(group_size=group_size, max_groups=groups, alpha=alpha, permutations=permutations,
