@@ -26,10 +26,11 @@ from rlbench.reporting.analysis import count_failed_runs
 from rlbench.reporting.tables import markdown_table
 from rlbench.scores.matrices import final_scores
 from rlbench.scores.normalization import normalize
-from rlbench.stats.adaptive import (METHOD, AdaptiveConfig, adaptive_decision, fixed_design, seed_scores)
+from rlbench.stats.adaptive import (METHOD, AdaptiveConfig, adaptive_decision, design_label, fixed_design,
+                                    seed_scores)
 from rlbench.storage.run_store import Failure
 
-COMPARISON_COLUMNS = ["first", "second", "adaptive_decision", "adaptive_looks", "adaptive_seeds", "fixed_seeds",
+COMPARISON_COLUMNS = ["first", "second", "design", "adaptive_decision", "adaptive_looks", "adaptive_seeds", "fixed_seeds",
                       "fixed_decision", "seeds_saved", "mean_first", "mean_second"]
 """``adaptive_seeds``: seeds per algorithm the adaptive design used (the larger of the pair's two);
 ``seeds_saved``: fixed minus adaptive seeds per algorithm; means: over each algorithm's seeds the adaptive design
@@ -60,9 +61,10 @@ def per_seed_scores(eval_frame: pd.DataFrame, failures: Sequence[Failure], norma
     return out
 
 
-def comparison_table(scores: Mapping[str, np.ndarray], pairs: Sequence[tuple[str, str]], config: AdaptiveConfig,
-                     fixed_seeds: int) -> pd.DataFrame:
-    """AdaStop's decision and seeds used per pair, beside the one-look test on the first ``fixed_seeds`` seeds.
+def comparison_table(scores: Mapping[str, np.ndarray], pairs: Sequence[tuple[str, str]],
+                     designs: Sequence[AdaptiveConfig], fixed_seeds: int) -> pd.DataFrame:
+    """Per pair and adaptive design, AdaStop's decision and seeds used, beside the one-look test on the first
+    ``fixed_seeds`` seeds (the design's level and permutations).
 
     Each pair is its own comparison (its own family), as ``rlbench compare A B --adaptive`` would run it.
     """
@@ -75,28 +77,33 @@ def comparison_table(scores: Mapping[str, np.ndarray], pairs: Sequence[tuple[str
                 raise RlbenchError(f"algorithm {algo!r} has {len(scores[algo])} seed(s), the fixed design needs "
                                    f"{fixed_seeds}")
         pair = {first: scores[first], second: scores[second]}
-        adaptive = adaptive_decision(pair, config)
-        fixed = adaptive_decision({a: v[:fixed_seeds] for a, v in pair.items()}, fixed_design(config, fixed_seeds))
-        used = max(adaptive.seeds_used.values())
-        rows.append({"first": first, "second": second, "adaptive_decision": adaptive.decisions[(first, second)],
-                     "adaptive_looks": adaptive.looks, "adaptive_seeds": used, "fixed_seeds": int(fixed_seeds),
-                     "fixed_decision": fixed.decisions[(first, second)], "seeds_saved": int(fixed_seeds) - used,
-                     "mean_first": adaptive.means[first], "mean_second": adaptive.means[second]})
+        for config in designs:
+            adaptive = adaptive_decision(pair, config)
+            fixed = adaptive_decision({a: v[:fixed_seeds] for a, v in pair.items()},
+                                      fixed_design(config, fixed_seeds))
+            used = max(adaptive.seeds_used.values())
+            rows.append({"first": first, "second": second, "design": design_label(config),
+                         "adaptive_decision": adaptive.decisions[(first, second)], "adaptive_looks": adaptive.looks,
+                         "adaptive_seeds": used, "fixed_seeds": int(fixed_seeds),
+                         "fixed_decision": fixed.decisions[(first, second)], "seeds_saved": int(fixed_seeds) - used,
+                         "mean_first": adaptive.means[first], "mean_second": adaptive.means[second]})
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
 
 
 def adaptive_seeds_markdown(suite: str, comparisons: pd.DataFrame, simulation: pd.DataFrame,
-                            config: AdaptiveConfig, fixed_seeds: int, tasks: int) -> str:
-    """The Markdown page of both tables, with the design and how to read them."""
+                            designs: Sequence[AdaptiveConfig], fixed_seeds: int, tasks: int) -> str:
+    """The Markdown page of both tables, with the designs and how to read them."""
+    first = designs[0]
+    named = "; ".join(f"{design_label(d)}: groups of n = {d.group_size} seeds, at most K = {d.max_groups} looks "
+                      f"(at most {d.max_seeds} seeds per algorithm)" for d in designs)
     return "\n".join([
         f"# Adaptive seeds on suite `{suite}`: AdaStop against a fixed {fixed_seeds} seeds",
         "",
-        f"Method: {METHOD}. Design: groups of n = {config.group_size} seeds, at most K = {config.max_groups} "
-        f"looks (at most {config.max_seeds} seeds per algorithm), family-wise alpha = {config.alpha}, "
-        f"B = {config.permutations} permutations, seed {config.seed}. A seed's score is the mean over the suite's "
-        f"{tasks} tasks of its normalised final score (failed runs count as random). The fixed design is the same "
-        f"permutation test at one look on the first {fixed_seeds} seeds, two-sided at alpha. A decision reads "
-        "`first <decision> than second`; `equal` means no difference was found after the last look.",
+        f"Method: {METHOD}. Designs: {named}; family-wise alpha = {first.alpha} (two-sided), "
+        f"B = {first.permutations} permutations on the real runs, seed {first.seed}. A seed's score is the mean over "
+        f"the suite's {tasks} tasks of its normalised final score (failed runs count as random). The fixed design is "
+        f"the same permutation test at one look on the first {fixed_seeds} seeds, two-sided at alpha. A decision "
+        "reads `first <decision> than second`; `equal` means no difference was found after the last look.",
         "",
         "## Real comparisons",
         "",
@@ -106,7 +113,7 @@ def adaptive_seeds_markdown(suite: str, comparisons: pd.DataFrame, simulation: p
         "`effect`: the second algorithm is better by this many seed standard deviations on every task (0: the two "
         "are identical, so any difference declared is a false decision; otherwise a false decision declares the "
         "wrong direction). `power`: the right direction declared. `mean_seeds`: seeds per algorithm. Rates come "
-        "with their Monte-Carlo standard errors.",
+        "with their Monte-Carlo standard errors; every design sees the same simulated suites.",
         "",
         markdown_table(simulation),
     ])

@@ -70,8 +70,8 @@ def test_the_fixed_design_is_one_look_at_all_seeds():
 
 def test_simulation_saves_seeds_on_a_large_effect_and_is_reproducible():
     scenarios = {"normal": scenario_tasks("normal", 2)}
-    table = simulation_table(dataclasses.replace(FAST, permutations=100), scenarios, [2.0], 15, 10)
-    assert table.equals(simulation_table(dataclasses.replace(FAST, permutations=100), scenarios, [2.0], 15, 10))
+    table = simulation_table([dataclasses.replace(FAST, permutations=100)], scenarios, [2.0], 15, 10)
+    assert table.equals(simulation_table([dataclasses.replace(FAST, permutations=100)], scenarios, [2.0], 15, 10))
     adaptive, fixed = table.iloc[0], table.iloc[1]
     assert adaptive["power"] >= 0.9 and fixed["power"] >= 0.9
     assert adaptive["mean_seeds"] < fixed["mean_seeds"] == 10
