@@ -354,21 +354,44 @@ def compare_command(
                                                       "ALGO@GITREF (trained at a git revision) or ALGO (working tree).")],
     suite: Annotated[Optional[str], typer.Option(help="Suite whose protocol trains ALGO and ALGO@GITREF operands.")] = None,
     margin: Annotated[float, typer.Option(min=0.0, help="Non-inferiority margin in normalised score (0 = random, 1 = reference).")] = 0.1,
-    alpha: Annotated[float, typer.Option(min=0.0, max=0.5, help="One-sided level of the non-inferiority test.")] = 0.05,
+    alpha: Annotated[float, typer.Option(min=0.0, max=0.5, help="One-sided level of the non-inferiority test; with --adaptive, the family-wise error over all pairs and looks.")] = 0.05,
     fail_if_worse: Annotated[bool, typer.Option("--fail-if-worse", help="Exit 1 unless every candidate is shown non-inferior (a CI gate).")] = False,
     allow_confounded: Annotated[bool, typer.Option("--allow-confounded", help="Report a comparison under different protocols instead of refusing it.")] = False,
     repo: Annotated[Path, typer.Option(help="The git repository of ALGO@GITREF operands.")] = Path("."),
     simulations: Annotated[int, typer.Option(min=100, help="Simulated suites per measured error rate.")] = 2000,
     out: Annotated[Optional[Path], typer.Option(help="Report directory (default: reports/compare/<A>_vs_<B>).")] = None,
     params: Annotated[Optional[Path], typer.Option("--params", help="The params.yaml to read (default: params.yaml; given, it also trains every ALGO@GITREF operand, else each revision uses its own).")] = None,
+    adaptive: Annotated[bool, typer.Option("--adaptive", help="Decide with as many seeds as needed: seed groups of "
+                                           "--group-size until AdaStop decides (algorithms of one suite).")] = False,
+    group_size: Annotated[int, typer.Option("--group-size", help="--adaptive: n, seeds per algorithm added before "
+                                            "each look.")] = 5,
+    max_groups: Annotated[Optional[int], typer.Option("--max-groups", help="--adaptive: K, the most looks (default: "
+                                                      "the suite's seeds // n).")] = None,
+    permutations: Annotated[int, typer.Option(help="--adaptive: random permutations per look.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="--adaptive: seed of the permutations (numpy SeedSequence).")] = 0,
+    train: Annotated[bool, typer.Option("--train/--no-train", help="--adaptive: train missing seed groups (else stop "
+                                                                  "as undecided, naming the runs needed).")] = True,
+    backend: Annotated[Optional[str], typer.Option(help="--adaptive: serial | process | ray (default: "
+                                                        "pipeline.backend).")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=0, help="--adaptive: parallel workers (0 = cores).")] = None,
     results: ResultsOption = Path("results"),
     reports: ReportsOption = Path("reports"),
 ) -> None:
     """Compare algorithms, revisions or parameter sets: a report, and with --fail-if-worse an exit status to gate on.
 
     Exit status 0: every candidate passes (non-inferior to the first operand within --margin); 1: a candidate fails
-    the gate (only with --fail-if-worse); 2: bad input.
+    the gate (only with --fail-if-worse); 2: bad input. With --adaptive (algorithms of one suite): seeds are taken in
+    groups of n in the suite's seed order, finished runs reused and missing ones trained only when the decision needs
+    them, until AdaStop (Mathieu et al. 2023, the adastop package) decides with the family-wise error --alpha
+    controlled over every interim look; exit status 1 when undecided.
     """
+    if adaptive:
+        if len(operands) < 2:
+            raise RlbenchError("compare needs at least two operands: the reference, then one or more candidates")
+        adaptive_suite, algos = _adaptive_operands(operands, suite)
+        _compare_adaptive(adaptive_suite, algos, group_size, max_groups, alpha, permutations, seed, train, backend,
+                          workers, params if params is not None else Path("params.yaml"), results)
+        return
     from rlbench.compare import Context, check, compare_operands, report_dir, resolve, verdict_line, write_report
     from rlbench.config.params import load_params
 
@@ -395,6 +418,57 @@ def compare_command(
         typer.echo(verdict_line(pair, resolved[0].name, fail_if_worse))
     typer.echo(f"report: {written} and {written.with_suffix('.html')}")
     if fail_if_worse and not all(pair.test.passed for pair in pairs):
+        raise typer.Exit(1)
+
+
+def _adaptive_operands(operands: list[str], suite: str | None) -> tuple[str, list[str]]:
+    """``--adaptive`` compares algorithms of one suite: ``SUITE:ALGO`` operands, or ``ALGO`` with ``--suite``."""
+    suites, algos = set(), []
+    for spec in operands:
+        named, colon, algo = spec.partition(":")
+        if "@" in spec or (colon and not algo):
+            raise RlbenchError(f"--adaptive compares algorithms of one suite (SUITE:ALGO, or ALGO with --suite); "
+                               f"got {spec!r}")
+        suites.add(named if colon else suite)
+        algos.append(algo if colon else spec)
+    if None in suites or len(suites) != 1:
+        raise RlbenchError(f"--adaptive compares algorithms of one suite; name it (SUITE:ALGO or --suite), got "
+                           f"{', '.join(sorted(str(s) for s in suites))}")
+    return suites.pop(), algos
+
+
+def _compare_adaptive(suite: str, algos: list[str], group_size: int, max_groups: int | None, alpha: float,
+                      permutations: int, seed: int, train: bool, backend: str | None, workers: int | None,
+                      params: Path, results: Path) -> None:
+    """``compare --adaptive``: seed groups until AdaStop decides (see :mod:`rlbench.adaptive`)."""
+    from rlbench.adaptive import adaptive_compare, check_algorithms
+    from rlbench.config.params import BACKENDS, load_params
+    from rlbench.config.plan import plan_suite
+    from rlbench.errors import unknown_choice
+    from rlbench.stats.adaptive import AdaptiveConfig
+
+    if backend is not None and backend not in BACKENDS:
+        raise unknown_choice("backend", backend, BACKENDS)
+    loaded = load_params(params)
+    check_algorithms(algos, loaded.suite(suite).algos, suite)  # before planning, which loads every agent
+    seeds = len(loaded.suite(suite).seeds)
+    groups = max(1, seeds // group_size) if max_groups is None else max_groups
+    config = AdaptiveConfig(group_size=group_size, max_groups=groups, alpha=alpha, permutations=permutations,
+                            seed=seed)
+    run = adaptive_compare(loaded, plan_suite(loaded, suite), algos, config, results, train, backend, workers,
+                           on_look=typer.echo)
+    decision = run.decision
+    typer.echo(f"suite {suite}: {run.status} after {decision.looks} look(s) of {group_size} seeds (at most "
+               f"{config.max_groups}), family-wise alpha {alpha}")
+    for (first, second), verdict in decision.decisions.items():
+        typer.echo(f"  {first} {verdict} {second}" if verdict != "undecided" else f"  {first} vs {second}: undecided")
+    typer.echo("  seeds used: " + ", ".join(f"{a} {n}" for a, n in decision.seeds_used.items()))
+    if run.trained:
+        typer.echo(f"  trained {len(run.trained)} run(s)")
+    if run.missing:
+        typer.echo(f"  more seeds needed: {len(run.missing)} run(s) to train, e.g. {run.missing[0]} "
+                   "(rerun without --no-train)")
+    if run.status != "decided":
         raise typer.Exit(1)
 
 

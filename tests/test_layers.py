@@ -35,6 +35,9 @@ ALLOWED: dict[str, set[str]] = {
     "audit": {"errors", "config", "storage", "execution", "stats", "reporting"},
     # A comparison trains operands (execution), tests them (stats) and writes its report (reporting).
     "compare": {"errors", "config", "storage", "execution", "scores", "stats", "reporting", "importers"},
+    # Adaptive seeds train seed groups (execution) until AdaStop decides (stats), scoring seeds like the analysis
+    # (reporting's per-seed scores, the failure policy) from the run store and the suite's normalisation (scores).
+    "adaptive": {"errors", "config", "storage", "execution", "scores", "stats", "reporting"},
     "cli": set(),  # the command line may use everything
 }
 """Sub-package -> the sub-packages it may import (data flows one way: params -> plan -> execution ->
