@@ -129,11 +129,11 @@ def render_markdown(
     normalised = normalisation_statement(normalization) if normalization is not None else ""
     out = [f"# {title}\n"]
     comparisons = tables.get("comparisons")
-    out.append(budget_statement(tables.get("published_vs_ours")))
-    if comparisons is not None:
-        out.append(comparison_statement(comparisons, tables.get("implementation_equivalence")))
     out.append("## Decision\n")
     out.append(f"**{decision_statement(board)}** Details: the leaderboard below.\n")
+    out.append(budget_statement(tables.get("published_vs_ours")))  # what limits the decision, right under it
+    if comparisons is not None:
+        out.append(comparison_statement(comparisons, tables.get("implementation_equivalence")))
     if MAIN_FIGURE in figure_names:
         out.append(_figure_markdown(MAIN_FIGURE).replace("### ", "### Main figure: ", 1))
     out.append("## Leaderboard\n")
@@ -290,5 +290,7 @@ def render_html(markdown: str, figure_dir: Path, title: str) -> str:
     body = body.replace("<table>", '<div class="table">\n<table>').replace("</table>", "</table>\n</div>")
     style = ("body{font-family:sans-serif;max-width:1200px;margin:auto;padding:1em}table{border-collapse:collapse;"
              "font-size:0.85em}div.table{overflow-x:auto;max-width:100%}td,th{border:1px solid #ccc;padding:2px 6px}img{max-width:100%}code{font-size:0.9em}")
-    return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title><style>{style}</style>"
+    return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
+            # No icon to fetch: the page is self-contained and asks no server for anything.
+            f"<link rel=\"icon\" href=\"data:,\"><style>{style}</style>"
             f"</head><body>\n{body}</body></html>\n")

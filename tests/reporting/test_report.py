@@ -93,6 +93,7 @@ def test_report_contains_every_section(analysis, params, tmp_path):
         assert caption and f"![{name}]({name}.png)\n\n{caption}\n" in markdown
     assert "CartPole-v1" in figure_caption("sample_efficiency_CartPole-v1") and figure_caption("maze_x") == ""
     # The report leads with its decision and its main figure, before any table.
+    assert markdown.startswith("# test report\n\n## Decision\n\n**"), "the decision comes first"
     decision, leaderboard = markdown.index("## Decision\n"), markdown.index("## Leaderboard\n")
     assert decision < markdown.index("![interval_estimates](interval_estimates.png)") < leaderboard
     assert markdown.count("![interval_estimates](interval_estimates.png)") == 1, "the main figure is shown once"
