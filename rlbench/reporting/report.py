@@ -95,6 +95,8 @@ def decision_statement(board: pd.DataFrame | None) -> str:
     behind the leaderboard's ranks), or that the runs cannot order them."""
     if board is None or board.empty:
         return "No finished runs: nothing to decide."
+    if len(board) == 1:
+        return f"One algorithm, `{board['algo'].iloc[0]}`: nothing to rank (its scores are below)."
     first = [f"`{a}`" for a in board.loc[board["rank"] == board["rank"].min(), "algo"]]
     pairs = [f"`{row.algo}` over {', '.join(f'`{b.strip()}`' for b in str(row.clearly_better_than).split(','))}"
              for row in board.itertuples()

@@ -15,8 +15,10 @@ import re
 import shutil
 from pathlib import Path
 
+import pandas as pd
+
 from rlbench.config.params import AlgoConfig, Params, PipelineConfig, SuiteConfig
-from rlbench.reporting.report import MAIN_FIGURE, figure_caption
+from rlbench.reporting.report import MAIN_FIGURE, decision_statement, figure_caption
 from rlbench.stats.calibration import CalibrationSettings
 from rlbench.storage.files import write_text_atomic
 
@@ -108,12 +110,19 @@ def suites_markdown(params: Params) -> str:
 
 
 def suite_page(suite: str, root: Path, page_dir: Path) -> str:
-    """One published suite's page: its tables from ``results/<suite>/`` and its figures from ``reports/<suite>/``."""
+    """One published suite's page, led like its report by the decision and the main figure: its tables from
+    ``results/<suite>/`` and its figures from ``reports/<suite>/``."""
     tables = root / "results" / suite
     out = [f"# Suite `{suite}`\n",
            f"Generated from `results/{suite}/` and `reports/{suite}/` by the pipeline's `site` stage. The full report "
            f"(every table, the hyperparameters, provenance): `reports/{suite}/report.html` in the repository. "
            f"All tables as CSV: `results/{suite}/`.\n"]
+    figures = _figures(root / "reports" / suite, page_dir, suite)
+    board = tables / "leaderboard.csv"
+    if board.is_file():
+        out.append(f"## Decision\n\n**{decision_statement(pd.read_csv(board, keep_default_na=False))}**\n")
+    if figures and f"![{MAIN_FIGURE}]" in figures[0]:
+        out.append(figures.pop(0).replace("### ", "### Main figure: ", 1))
     for stem, heading in SUITE_TABLES:
         path = tables / f"{stem}.md"
         if path.is_file():
@@ -121,7 +130,6 @@ def suite_page(suite: str, root: Path, page_dir: Path) -> str:
     verdicts = root / "results" / "published_vs_ours" / f"{suite}.md"
     if verdicts.is_file():
         out.append("## Published vs ours\n\n" + _demote(verdicts.read_text(), "Published vs ours"))
-    figures = _figures(root / "reports" / suite, page_dir, suite)
     if figures:
         out.append("## Figures\n")
         out.extend(figures)

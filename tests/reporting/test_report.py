@@ -249,3 +249,4 @@ def test_decision_names_rank_one_and_the_clearly_better_pairs():
     tied = board.assign(rank=1, clearly_better_than="")
     assert decision_statement(tied).startswith("No algorithm is clearly better") and "`c`" in decision_statement(tied)
     assert decision_statement(None) == "No finished runs: nothing to decide."
+    assert decision_statement(board.head(1)).startswith("One algorithm, `a`: nothing to rank")
