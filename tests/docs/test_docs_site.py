@@ -81,6 +81,8 @@ def test_params_reference_documents_every_field():
 
 
 def test_site_pages_and_report_render_in_a_headless_browser(built, tmp_path):
+    """Every generated results page, the home page and a published report, in Chromium (about 25 s on a busy
+    2-core machine: one browser, 18 pages, most with a dozen figures)."""
     work, pages = built
     browser = os.environ.get("RLBENCH_CHROMIUM") or next(filter(None, map(shutil.which, BROWSERS)), None)
     if browser is None:
