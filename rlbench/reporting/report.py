@@ -36,7 +36,7 @@ from rlbench.reporting.tables import markdown_table
 from rlbench.storage.provenance import package_versions
 
 SECTIONS = (
-    "Leaderboard", "What these results can and cannot support", "Setup and evaluation protocol", "Aggregate metrics",
+    "Decision", "Leaderboard", "What these results can and cannot support", "Setup and evaluation protocol", "Aggregate metrics",
     "Per-environment results", "Probability of improvement", "Seed variance", "Seeds needed", "Sample efficiency",
     "Diagnostics", "Figures", "Published vs ours", "Decision rules and their measured error rates", "Hyperparameters",
     "Provenance", "Failed runs",
@@ -86,6 +86,29 @@ def _figure_markdown(name: str) -> str:
     return f"### {name.replace('_', ' ')}\n\n![{name}]({name}.png)\n" + (f"\n{caption}\n" if caption else "")
 
 
+MAIN_FIGURE = "interval_estimates"
+"""The figure a report shows first, under its decision: every algorithm's aggregate with its interval."""
+
+
+def decision_statement(board: pd.DataFrame | None) -> str:
+    """The report's first line: which algorithms share rank 1 and which pairs are clearly better (the relation
+    behind the leaderboard's ranks), or that the runs cannot order them."""
+    if board is None or board.empty:
+        return "No finished runs: nothing to decide."
+    if len(board) == 1:
+        return f"One algorithm, `{board['algo'].iloc[0]}`: nothing to rank (its scores are below)."
+    first = [f"`{a}`" for a in board.loc[board["rank"] == board["rank"].min(), "algo"]]
+    pairs = [f"`{row.algo}` over {', '.join(f'`{b.strip()}`' for b in str(row.clearly_better_than).split(','))}"
+             for row in board.itertuples()
+             if isinstance(row.clearly_better_than, str) and row.clearly_better_than.strip()]
+    if not pairs:
+        return (f"No algorithm is clearly better than another (family-wise error rate 0.05): these runs cannot "
+                f"order {', '.join(first)}.")
+    shared = "shares" if len(first) == 1 else "share"
+    return (f"{', '.join(first)} {shared} rank 1. Clearly better (family-wise error rate 0.05): "
+            f"{'; '.join(pairs)}.")
+
+
 def _table(frame: pd.DataFrame | None, empty: str = "_none_") -> str:
     return markdown_table(frame) if frame is not None and not frame.empty else empty + "\n"
 
@@ -108,9 +131,13 @@ def render_markdown(
     normalised = normalisation_statement(normalization) if normalization is not None else ""
     out = [f"# {title}\n"]
     comparisons = tables.get("comparisons")
-    out.append(budget_statement(tables.get("published_vs_ours")))
+    out.append("## Decision\n")
+    out.append(f"**{decision_statement(board)}** Details: the leaderboard below.\n")
+    out.append(budget_statement(tables.get("published_vs_ours")))  # what limits the decision, right under it
     if comparisons is not None:
         out.append(comparison_statement(comparisons, tables.get("implementation_equivalence")))
+    if MAIN_FIGURE in figure_names:
+        out.append(_figure_markdown(MAIN_FIGURE).replace("### ", "### Main figure: ", 1))
     out.append("## Leaderboard\n")
     out.append(f"{len(config.seeds)} seeds; {budgets}. {normalised}\n")
     out.append(" ".join(filter(None, [execution_statement(plan), protocol_statement(config.envs)])) + "\n")
@@ -195,7 +222,7 @@ def render_markdown(
     out.append("## Diagnostics\n")
     out.append(_diagnostics_section(tables.get("diagnostics"), tables.get("gradient_variance")))
     out.append("## Figures\n")
-    out.extend(_figure_markdown(name) for name in figure_names)
+    out.extend(_figure_markdown(name) for name in figure_names if name != MAIN_FIGURE)  # the main one leads
     out.append("## Published vs ours\n")
     out.append("Published numbers (sources: `rlbench/data/PUBLISHED_SOURCES.md`) use their own protocols and budgets, "
                "written next to them; ours are raw final evaluation returns under rlbench's protocol. "
@@ -261,7 +288,11 @@ def render_html(markdown: str, figure_dir: Path, title: str) -> str:
         return f'src="data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}"'
 
     body = re.sub(r'src="([^"/]+\.png)"', inline, body)
+    # A wide table scrolls inside its own box, so the page itself never gets wider than the window.
+    body = body.replace("<table>", '<div class="table">\n<table>').replace("</table>", "</table>\n</div>")
     style = ("body{font-family:sans-serif;max-width:1200px;margin:auto;padding:1em}table{border-collapse:collapse;"
-             "font-size:0.85em}td,th{border:1px solid #ccc;padding:2px 6px}img{max-width:100%}code{font-size:0.9em}")
-    return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title><style>{style}</style>"
+             "font-size:0.85em}div.table{overflow-x:auto;max-width:100%}td,th{border:1px solid #ccc;padding:2px 6px}img{max-width:100%}code{font-size:0.9em}")
+    return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
+            # No icon to fetch: the page is self-contained and asks no server for anything.
+            f"<link rel=\"icon\" href=\"data:,\"><style>{style}</style>"
             f"</head><body>\n{body}</body></html>\n")

@@ -40,10 +40,10 @@ def edit_params(project: Path, change) -> None:
 
 
 def guide_params() -> dict:
-    """The YAML block of the README's "Add an algorithm" guide."""
-    text = (ROOT / "README.md").read_text()
+    """The YAML block of the "Add an algorithm" guide (docs/guides/add-an-algorithm.md)."""
+    text = (ROOT / "docs" / "guides" / "add-an-algorithm.md").read_text()
     block = re.search(r"<!-- guide:params -->\s*```yaml\n(.*?)```", text, re.S)
-    assert block, "README guide YAML block not found"
+    assert block, "the guide's YAML block not found"
     lines = block.group(1).splitlines()
     indent = min(len(line) - len(line.lstrip()) for line in lines if line.strip())
     return yaml.safe_load("\n".join(line[indent:] for line in lines))

@@ -11,7 +11,7 @@ from rlbench.reporting.analysis import analyze_suite, count_failed_runs
 from rlbench.reporting.figures import save_figure
 from rlbench.reporting.leaderboard import displayed, leaderboard_note
 from rlbench.reporting.plots import algorithm_styles
-from rlbench.reporting.report import SECTIONS, figure_caption, render_html, render_markdown
+from rlbench.reporting.report import SECTIONS, decision_statement, figure_caption, render_html, render_markdown
 from rlbench.scores.normalization import COLUMNS
 from rlbench.storage.run_store import Failure
 
@@ -92,8 +92,14 @@ def test_report_contains_every_section(analysis, params, tmp_path):
         caption = figure_caption(name)
         assert caption and f"![{name}]({name}.png)\n\n{caption}\n" in markdown
     assert "CartPole-v1" in figure_caption("sample_efficiency_CartPole-v1") and figure_caption("maze_x") == ""
+    # The report leads with its decision and its main figure, before any table.
+    assert markdown.startswith("# test report\n\n## Decision\n\n**"), "the decision comes first"
+    decision, leaderboard = markdown.index("## Decision\n"), markdown.index("## Leaderboard\n")
+    assert decision < markdown.index("![interval_estimates](interval_estimates.png)") < leaderboard
+    assert markdown.count("![interval_estimates](interval_estimates.png)") == 1, "the main figure is shown once"
     html = render_html(markdown, tmp_path, "test report")
     assert "<h2>Leaderboard</h2>" in html and "<table>" in html
+    assert html.count('<div class="table">\n<table>') == html.count("<table>"), "every table scrolls in its box"
     assert html.count("data:image/png;base64,") == len(analysis.figures), "figures are inlined"
 
 
@@ -234,3 +240,13 @@ def test_an_algorithm_without_any_finished_run_is_listed_not_ranked():
     assert "broken" not in set(result.tables["leaderboard"]["algo"])
     assert list(result.tables["failures"]["algo"]) == ["broken"] * 3
     assert any(note.startswith("**Not ranked:** broken") for note in result.caveats)
+
+
+def test_decision_names_rank_one_and_the_clearly_better_pairs():
+    board = pd.DataFrame({"rank": [1, 1, 3], "algo": ["a", "b", "c"], "clearly_better_than": ["c", "", ""]})
+    assert decision_statement(board) == ("`a`, `b` share rank 1. Clearly better (family-wise error rate 0.05): "
+                                         "`a` over `c`.")
+    tied = board.assign(rank=1, clearly_better_than="")
+    assert decision_statement(tied).startswith("No algorithm is clearly better") and "`c`" in decision_statement(tied)
+    assert decision_statement(None) == "No finished runs: nothing to decide."
+    assert decision_statement(board.head(1)).startswith("One algorithm, `a`: nothing to rank")
