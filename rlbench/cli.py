@@ -170,7 +170,8 @@ def _analyse(loaded: "Params", planned: "SuitePlan", results: Path, reports: Pat
     then failed is removed again: a failing report leaves nothing behind.
     """
     from rlbench.reporting.suite_outputs import compare, publish_suite
-    from rlbench.scores.normalization import normalization_path, write_normalization
+    from rlbench.references.measured import write_normalization
+    from rlbench.scores.normalization import normalization_path
     from rlbench.storage.plans import write_plan
 
     # Unknown algorithms and missing runs: one line, before anything is measured or written.
