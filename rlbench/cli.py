@@ -56,8 +56,9 @@ def plan(
 ) -> None:
     """Write results/plans/<suite>.json (every run id) when it changed: the pipeline's view of the code.
 
-    `make reproduce` runs this before `dvc repro`, so a changed plugin installed outside the
-    repository (which DVC cannot see) still makes the pipeline retrain its runs.
+    The same write as the `plan@<suite>` stages (which `make reproduce` forces before `dvc repro`, so a changed
+    plugin installed outside the repository, which DVC cannot see, still retrains its runs): use it to see
+    whether a change moves any run id before committing it.
     """
     from rlbench.config.params import load_params
     from rlbench.config.plan import plan_suite

@@ -29,11 +29,16 @@ def params() -> Params:
     return load_params(ROOT / "params.yaml")
 
 
+BENCHMARK_STAGES = ("benchmarks/dvc.yaml", "benchmarks/dvc.lock")
+"""The benchmarks' DVC stages: not part of the pipeline a copied project reproduces."""
+
+
 def copy_project(destination: Path) -> Path:
-    """A git repository holding the project's tracked files minus results (for dvc repro tests)."""
+    """A git repository holding the project's tracked files minus results and the benchmarks' stages (for dvc repro
+    tests of the pipeline)."""
     files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     for name in files:
-        if name.startswith(("results/", "reports/")) or name == "dvc.lock":
+        if name.startswith(("results/", "reports/")) or name in ("dvc.lock", *BENCHMARK_STAGES):
             continue
         target = destination / name
         target.parent.mkdir(parents=True, exist_ok=True)
