@@ -33,7 +33,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # speedbench/, next to this file
 
-from speedbench import competitors, harness  # noqa: E402
+from speedbench import harness  # noqa: E402
+from speedbench.competitors import run_rlbench_online, run_sb3  # noqa: E402
 from speedbench.settings import load_rlbench_params  # noqa: E402
 
 GOAL = 1.5
@@ -56,15 +57,15 @@ def group(options: harness.Options, timed_steps: int) -> harness.CompetitorGroup
         values = entry.for_env(harness.ENV_ID)
         resolved[name] = {"agent": entry.agent, "hyperparameters": values}
         competitors.append(harness.Competitor(name, f"{entry.label}, 1 env", lambda a=entry.agent, v=values:
-                                            competitors.run_rlbench_online(a, v, schedule_steps, window)))
+                                            run_rlbench_online(a, v, schedule_steps, window)))
     resolved["sb3_a2c_1env"] = {"agent": "sb3_a2c", "hyperparameters": MATCHED_A2C}
     competitors.append(harness.Competitor("sb3_a2c_1env", "A2C (SB3), 1 env, 64-64 networks",
-                                        lambda: competitors.run_sb3("sb3_a2c", MATCHED_A2C, schedule_steps, window)))
+                                        lambda: run_sb3("sb3_a2c", MATCHED_A2C, schedule_steps, window)))
     a2c = params.algos["sb3_a2c"]
     a2c_values = a2c.for_env(harness.ENV_ID)
     resolved["sb3_a2c"] = {"agent": a2c.agent, "hyperparameters": a2c_values}
     competitors.append(harness.Competitor("sb3_a2c", f"{a2c.label}, {a2c_values.get('n_envs', 1)} envs (params.yaml)",
-                                        lambda: competitors.run_sb3(a2c.agent, a2c_values, schedule_steps, window)))
+                                        lambda: run_sb3(a2c.agent, a2c_values, schedule_steps, window)))
     notes = [f"goal: reinforce / sb3_a2c_1env >= {GOAL} (matched: same networks, one environment each, same window)",
              "sb3_a2c steps 8 environments per policy call (params.yaml n_envs); steps/s counts every env step",
              "REINFORCE acts through a numpy mirror of its policy network and learns once per batch of episodes"]
