@@ -15,11 +15,11 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 ## Reproduce every published suite (pipeline.publish in params.yaml) with `dvc repro`.
-# `rlbench plan` first records every run id (results/plans/<suite>.json): it sees agent code that DVC
-# cannot, such as a plugin installed from outside the repository, so a changed plugin is retrained.
+# The `plan@<suite>` stages, forced first, record every run id (results/plans/<suite>.json): they see agent
+# code that DVC cannot, such as a plugin installed from outside the repository, so a changed plugin is retrained.
 # `make reproduce DVC_ARGS=--force` reruns every stage (finished runs are still reused).
 reproduce: setup
-	$(BIN)/rlbench plan
+	$(BIN)/dvc repro --force --single-item plan
 	$(BIN)/dvc repro $(DVC_ARGS)
 	@echo
 	@for suite in $$($(BIN)/python -c "from rlbench.config.params import load_params; print(' '.join(load_params().pipeline.publish))"); do \

@@ -1,8 +1,8 @@
 """Profile: where rlbench DQN's training time goes (py-spy samples of the real env loop, steady state).
 
 A child process trains rlbench's ``DQNAgent`` through ``run_env_loop`` with one of the DQN
-configurations of ``benchmarks/speed.py`` (CleanRL's by default). When it reaches the start of the
-timed window (learning has started, the replay buffer is prefilled) it waits; py-spy attaches to it
+configurations of ``benchmarks/speed.py`` (``speedbench.settings``: params.yaml; CleanRL's by default). When it
+reaches the start of the timed window (learning has started, the replay buffer is prefilled) it waits; py-spy attaches to it
 and samples it until it finishes, so the profile holds only the steady-state window. Every sample is
 assigned to the innermost frame that names a part of DQN training (env step, acting, replay add,
 replay sample, forward/targets/loss, backward, clipping, optimiser step, target copy, loop
@@ -28,11 +28,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # import speed.py next to this file
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # speedbench/, next to this file
 
-import speed
+from speedbench import settings  # noqa: E402
+from speedbench.competitors import build_rlbench_agent  # noqa: E402
+from speedbench.harness import Stopwatch, StopwatchMonitor, TimingWindow  # noqa: E402
 
-CONFIGS = {"cleanrl": speed.CLEANRL_CARTPOLE, "rl_zoo": speed.RL_ZOO_CARTPOLE}
+CONFIGS = {"cleanrl": settings.cleanrl, "rl_zoo": settings.rl_zoo}
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ CATEGORIES: tuple[Category, ...] = (
     Category("gradient step: forward, TD targets, loss", ("rlbench/agents/dqn.py",),
              ("gradient_step", "td_targets", "double_dqn_targets", "td_loss")),
     Category("target network copy", ("rlbench/agents/dqn.py",), ("update", "copy_target", "update_target")),
-    Category("loop bookkeeping (Transition, counters, monitor)", ("rlbench/training/loop.py", "<string>", "speed.py",
+    Category("loop bookkeeping (Transition, counters, monitor)", ("rlbench/training/loop.py", "<string>", "harness.py",
                                                                    "profile_dqn.py")),
 )
 
@@ -128,10 +130,10 @@ def markdown(summary: dict[str, Any], header: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-class WaitingMonitor(speed.StopwatchMonitor):
+class WaitingMonitor(StopwatchMonitor):
     """At the window's start: signal ``ready_file`` and wait for ``go_file`` (py-spy attached)."""
 
-    def __init__(self, stopwatch: speed.Stopwatch, ready_file: Path, go_file: Path) -> None:
+    def __init__(self, stopwatch: Stopwatch, ready_file: Path, go_file: Path) -> None:
         super().__init__(stopwatch)
         self.ready_file, self.go_file = ready_file, go_file
 
@@ -150,11 +152,12 @@ def workload(config: str, steps: int, ready_file: Path, go_file: Path) -> None:
     from rlbench.training.loop import run_env_loop
 
     torch.set_num_threads(1)
-    settings = CONFIGS[config]
-    window = speed.dqn_window(settings, speed.Options(tiny=False, scale=1.0), steps)
-    values, notes = speed.rlbench_dqn_hyperparameters(settings)
-    agent = speed.build_rlbench_agent("dqn", values, settings.schedule_steps)
-    stopwatch = speed.Stopwatch(window)
+    run = CONFIGS[config]()
+    # steady state: the window starts after learning started (replay prefilled), inside a whole run's schedule
+    window = TimingWindow(run.values["learning_starts"] + 1, min(steps, run.budget - run.values["learning_starts"] - 1))
+    values, notes = run.values, [f"params.yaml algos.{run.entry}, run of {run.budget:,} steps"]
+    agent = build_rlbench_agent("dqn", values, run.budget)
+    stopwatch = Stopwatch(window)
     run_env_loop(agent, window.end, WaitingMonitor(stopwatch, ready_file, go_file))
     m = stopwatch.measurement()
     print(json.dumps({"window": [window.warmup_steps, window.end], "steps_per_s_under_profiler": round(m.steps_per_s, 1),

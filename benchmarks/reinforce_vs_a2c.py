@@ -11,7 +11,7 @@ hyperparameters of ``reinforce`` and ``reinforce_baseline``. A2C is measured twi
 * ``sb3_a2c``: ``params.yaml``'s ``sb3_a2c`` for CartPole (rl-zoo's 8 environments in a DummyVecEnv, one policy
   call for 8 steps), the faster way to run A2C and the one the suites train.
 
-Method as in ``benchmarks/speed.py`` (whose timing and reporting this reuses): one process, one torch thread,
+Method as in ``benchmarks/harness.py`` (whose timing and reporting this reuses): one process, one torch thread,
 CPU time (``time.process_time``), interleaved repetitions in rotated order, each competitor's median steps/s
 with its spread, and every ratio computed within a repetition and reported as the median and spread of
 those per-repetition ratios.
@@ -31,9 +31,11 @@ from typing import Any
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # import speed.py next to this file
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # speedbench/, next to this file
 
-import speed
+from speedbench import harness  # noqa: E402
+from speedbench.competitors import run_rlbench_online, run_sb3  # noqa: E402
+from speedbench.settings import load_rlbench_params  # noqa: E402
 
 GOAL = 1.5
 """REINFORCE's steps/s over matched A2C's that the benchmark checks."""
@@ -43,35 +45,35 @@ MATCHED_A2C: dict[str, Any] = {"n_envs": 1, "net_arch": [64, 64], "algo_kwargs":
 every other setting SB3's A2C default (n_steps 5, RMSProp 7e-4)."""
 
 
-def group(options: speed.Options, timed_steps: int) -> speed.CompetitorGroup:
+def group(options: harness.Options, timed_steps: int) -> harness.CompetitorGroup:
     """REINFORCE with and without baseline against A2C with one environment and with its 8, same window."""
-    params = speed.load_rlbench_params()
-    window = speed.TimingWindow(200, 400) if options.tiny else speed.TimingWindow(2000, int(timed_steps * options.scale))
-    schedule_steps = max(params.suites["default"].budget[speed.ENV_ID], window.end)
+    params = load_rlbench_params()
+    window = harness.TimingWindow(200, 400) if options.tiny else harness.TimingWindow(2000, int(timed_steps * options.scale))
+    schedule_steps = max(params.suites["default"].budget[harness.ENV_ID], window.end)
     resolved: dict[str, Any] = {}
-    competitors: list[speed.Competitor] = []
+    competitors: list[harness.Competitor] = []
     for name in ("reinforce", "reinforce_baseline"):
         entry = params.algos[name]
-        values = entry.for_env(speed.ENV_ID)
+        values = entry.for_env(harness.ENV_ID)
         resolved[name] = {"agent": entry.agent, "hyperparameters": values}
-        competitors.append(speed.Competitor(name, f"{entry.label}, 1 env", lambda a=entry.agent, v=values:
-                                            speed.run_rlbench_online(a, v, schedule_steps, window)))
+        competitors.append(harness.Competitor(name, f"{entry.label}, 1 env", lambda a=entry.agent, v=values:
+                                            run_rlbench_online(a, v, schedule_steps, window)))
     resolved["sb3_a2c_1env"] = {"agent": "sb3_a2c", "hyperparameters": MATCHED_A2C}
-    competitors.append(speed.Competitor("sb3_a2c_1env", "A2C (SB3), 1 env, 64-64 networks",
-                                        lambda: speed.run_sb3("sb3_a2c", MATCHED_A2C, schedule_steps, window)))
+    competitors.append(harness.Competitor("sb3_a2c_1env", "A2C (SB3), 1 env, 64-64 networks",
+                                        lambda: run_sb3("sb3_a2c", MATCHED_A2C, schedule_steps, window)))
     a2c = params.algos["sb3_a2c"]
-    a2c_values = a2c.for_env(speed.ENV_ID)
+    a2c_values = a2c.for_env(harness.ENV_ID)
     resolved["sb3_a2c"] = {"agent": a2c.agent, "hyperparameters": a2c_values}
-    competitors.append(speed.Competitor("sb3_a2c", f"{a2c.label}, {a2c_values.get('n_envs', 1)} envs (params.yaml)",
-                                        lambda: speed.run_sb3(a2c.agent, a2c_values, schedule_steps, window)))
+    competitors.append(harness.Competitor("sb3_a2c", f"{a2c.label}, {a2c_values.get('n_envs', 1)} envs (params.yaml)",
+                                        lambda: run_sb3(a2c.agent, a2c_values, schedule_steps, window)))
     notes = [f"goal: reinforce / sb3_a2c_1env >= {GOAL} (matched: same networks, one environment each, same window)",
              "sb3_a2c steps 8 environments per policy call (params.yaml n_envs); steps/s counts every env step",
              "REINFORCE acts through a numpy mirror of its policy network and learns once per batch of episodes"]
     if options.tiny:
         notes.append("tiny mode: a few hundred steps; the numbers mean nothing")
-    return speed.CompetitorGroup(
+    return harness.CompetitorGroup(
         name="reinforce_vs_a2c_matched",
-        title=f"REINFORCE (rlbench) vs A2C (SB3), {speed.ENV_ID}, matched networks and environments",
+        title=f"REINFORCE (rlbench) vs A2C (SB3), {harness.ENV_ID}, matched networks and environments",
         competitors=competitors,
         ratios=[("reinforce", "sb3_a2c_1env"), ("reinforce_baseline", "sb3_a2c_1env"),
                 ("reinforce", "sb3_a2c"), ("reinforce_baseline", "sb3_a2c"), ("sb3_a2c", "sb3_a2c_1env")],
@@ -92,23 +94,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     repetitions = args.reps if args.reps is not None else (2 if args.tiny else 3)
     torch.set_num_threads(1)  # as rlbench runs train
 
-    options = speed.Options(tiny=args.tiny, scale=args.scale)
+    options = harness.Options(tiny=args.tiny, scale=args.scale)
     benchmark = group(options, timed_steps=20_000)
-    results = speed.run_repetitions([benchmark], repetitions)
-    summary = speed.summarise(benchmark, results[benchmark.name])
+    results = harness.run_repetitions([benchmark], repetitions)
+    summary = harness.summarise(benchmark, results[benchmark.name])
     goal = summary["ratios"]["reinforce / sb3_a2c_1env"]
     report = {
         "benchmark": "training speed: environment steps per CPU second",
-        "processor": speed.processor(),
-        "versions": speed.versions(),
+        "processor": harness.processor(),
+        "versions": harness.versions(),
+        "code": harness.code_state(),
         "settings": {"repetitions": repetitions, "tiny": args.tiny, "scale": args.scale,
                      "torch_threads": torch.get_num_threads(), "clock": "time.process_time (CPU time of this process)",
-                     "order": "rotated by one each repetition", "env": speed.ENV_ID},
+                     "order": "rotated by one each repetition", "env": harness.ENV_ID},
         "goal": {"ratio": "reinforce / sb3_a2c_1env", "at_least": GOAL, "median": goal["median"],
                  "met": bool(goal["median"] >= GOAL), "met_in_every_repetition": bool(goal["min"] >= GOAL)},
         "groups": {benchmark.name: summary},
     }
-    text = speed.markdown(report) + (
+    text = harness.markdown(report) + (
         f"\nGoal (REINFORCE >= {GOAL}x matched A2C): median {goal['median']:.2f}, "
         f"{'met' if report['goal']['met'] else 'NOT met'}"
         f"{' in every repetition' if report['goal']['met_in_every_repetition'] else ''}.\n")

@@ -4,7 +4,7 @@ import sys
 
 from rlbench.config.params import load_params
 from rlbench.errors import RlbenchError
-from rlbench.scores.normalization import write_normalization
+from rlbench.references.measured import write_normalization
 
 if __name__ == "__main__":
     try:

@@ -9,6 +9,7 @@ from rlbench.storage.plans import write_plan
 
 if __name__ == "__main__":
     try:
-        write_plan(plan_suite(load_params("params.yaml"), sys.argv[1]), "results")
+        changed = write_plan(plan_suite(load_params("params.yaml"), sys.argv[1]), "results")
+        print(f"plan {sys.argv[1]}: {'updated' if changed else 'unchanged'}")
     except RlbenchError as error:
         sys.exit(f"error: {error}")

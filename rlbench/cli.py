@@ -56,8 +56,9 @@ def plan(
 ) -> None:
     """Write results/plans/<suite>.json (every run id) when it changed: the pipeline's view of the code.
 
-    `make reproduce` runs this before `dvc repro`, so a changed plugin installed outside the
-    repository (which DVC cannot see) still makes the pipeline retrain its runs.
+    The same write as the `plan@<suite>` stages (which `make reproduce` forces before `dvc repro`, so a changed
+    plugin installed outside the repository, which DVC cannot see, still retrains its runs): use it to see
+    whether a change moves any run id before committing it.
     """
     from rlbench.config.params import load_params
     from rlbench.config.plan import plan_suite
@@ -170,7 +171,8 @@ def _analyse(loaded: "Params", planned: "SuitePlan", results: Path, reports: Pat
     then failed is removed again: a failing report leaves nothing behind.
     """
     from rlbench.reporting.suite_outputs import compare, publish_suite
-    from rlbench.scores.normalization import normalization_path, write_normalization
+    from rlbench.references.measured import write_normalization
+    from rlbench.scores.normalization import normalization_path
     from rlbench.storage.plans import write_plan
 
     # Unknown algorithms and missing runs: one line, before anything is measured or written.

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -18,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 # As every run does (training.runner): tests that train agents in-process would otherwise spread tiny
-# matrix products over all cores, which on a busy 2-core machine makes them several times slower.
+# matrix products over all cores, which on a machine with few busy cores makes them much slower.
 torch.set_num_threads(1)
 
 
@@ -27,11 +29,16 @@ def params() -> Params:
     return load_params(ROOT / "params.yaml")
 
 
+BENCHMARK_STAGES = ("benchmarks/dvc.yaml", "benchmarks/dvc.lock")
+"""The benchmarks' DVC stages: not part of the pipeline a copied project reproduces."""
+
+
 def copy_project(destination: Path) -> Path:
-    """A git repository holding the project's tracked files minus results (for dvc repro tests)."""
+    """A git repository holding the project's tracked files minus results and the benchmarks' stages (for dvc repro
+    tests of the pipeline)."""
     files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     for name in files:
-        if name.startswith(("results/", "reports/")) or name == "dvc.lock":
+        if name.startswith(("results/", "reports/")) or name in ("dvc.lock", *BENCHMARK_STAGES):
             continue
         target = destination / name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -82,3 +89,73 @@ def write_tiny_params(path: Path, seeds: tuple[int, ...] = (0, 1, 2)) -> Path:
     raw["pipeline"].update(backend="serial", workers=1, retries=0)
     path.write_text(yaml.safe_dump(raw))
     return path
+
+
+# Helpers shared by test modules (a test module never imports another).
+
+class RecordingMonitor:
+    """A TrainingMonitor that records episode returns and saves one checkpoint after ``checkpoint_after``."""
+
+    def __init__(self, checkpoint_after: int | None = None) -> None:
+        self.returns: list[tuple[int, float]] = []
+        self.checkpoint_after = checkpoint_after
+        self.checkpoint: bytes | None = None
+        self.checkpoint_step: int | None = None
+
+    def on_step(self, step: int) -> None:
+        pass
+
+    def on_episode_end(self, step: int, episode_return: float, length: int) -> None:
+        self.returns.append((step, episode_return))
+
+    def checkpoint_due(self, step: int) -> bool:
+        return self.checkpoint_after is not None and self.checkpoint is None and step >= self.checkpoint_after
+
+    def save_checkpoint(self, step: int, state: dict[str, Any]) -> None:
+        blob = io.BytesIO()
+        torch.save(state, blob)  # serialised now: the agent keeps training after this call
+        self.checkpoint, self.checkpoint_step = blob.getvalue(), step
+
+    def load_checkpoint(self) -> dict[str, Any]:
+        assert self.checkpoint is not None
+        return torch.load(io.BytesIO(self.checkpoint), weights_only=True)
+
+
+AGENT_SOURCE = '''
+from dataclasses import dataclass
+from rlbench.agents.base import OnlineAgent
+from {package}.helpers import choose
+
+@dataclass(frozen=True)
+class Config:
+    pass
+
+class FixedAgent(OnlineAgent):
+    Config = Config
+
+    def act(self, obs, explore):
+        return choose(obs)
+
+    def observe(self, transition):
+        pass
+
+    def update(self, step):
+        pass
+'''
+
+
+def install_fake_distribution(site: Path, package: str, version: str, action: int) -> None:
+    """An installed distribution with an ``rlbench.agents`` entry point, as pip would leave it."""
+    (site / package).mkdir(parents=True, exist_ok=True)
+    (site / package / "__init__.py").write_text(AGENT_SOURCE.format(package=package))
+    rule = "0" if action == 0 else "int(obs[2] > 0)"  # always left, or lean against the pole's fall
+    (site / package / "helpers.py").write_text(f"def choose(obs):\n    return {rule}\n")
+    for old in site.glob(f"{package}-*.dist-info"):
+        for file in old.iterdir():
+            file.unlink()
+        old.rmdir()
+    info = site / f"{package}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {package}\nVersion: {version}\n")
+    (info / "entry_points.txt").write_text(f"[rlbench.agents]\nfixed = {package}:FixedAgent\n")
+    (info / "top_level.txt").write_text(f"{package}\n")

@@ -117,11 +117,6 @@ def available() -> list[str]:
     return sorted(set(_BUILTINS) | {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)})
 
 
-def is_builtin(name: str) -> bool:
-    """Whether ``name`` is one of rlbench's own agents (the leaderboard's reference entries)."""
-    return name in _BUILTINS
-
-
 def resolve(name: str) -> type[Agent]:
     """The ``Agent`` class for a registry name, entry point or ``module:Class`` reference."""
     if name in _BUILTINS:

@@ -7,7 +7,7 @@ writes them. Output is byte-identical across runs and machines with the same lib
 * SVG: ``svg.hashsalt`` fixed (element ids are otherwise random), ``Date`` and ``Creator``
   metadata removed, text embedded as paths (no dependence on installed fonts at view time);
 * nothing clock-dependent is written; each file is replaced atomically
-  (:func:`rlbench.io_utils.write_bytes_atomic`).
+  (:func:`rlbench.storage.files.write_bytes_atomic`).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Every function builds and returns a :class:`matplotlib.figure.Figure` (created directly, not
 through pyplot, so nothing accumulates in pyplot's figure registry) and does no file I/O; write
-figures with :func:`rlbench.figures_io.save_figure`, which makes PNG/SVG output byte-identical
+figures with :func:`rlbench.reporting.figures.save_figure`, which makes PNG/SVG output byte-identical
 across runs. Nothing here is clock- or RNG-dependent except the seaborn bootstrap of
 :func:`plot_learning_curves`, which takes an explicit ``seed``.
 
@@ -199,7 +199,7 @@ def plot_interval_estimates(
 ) -> Figure:
     """Aggregate metrics with CIs: one panel per metric, one row per algorithm (Agarwal et al. 2021, Fig. 1).
 
-    ``estimates`` is the output of :func:`rlbench.stats.aggregate_metrics`. Bars span the CI; the
+    ``estimates`` is the output of :func:`rlbench.stats.aggregates.aggregate_metrics`. Bars span the CI; the
     black tick is the point estimate.
     """
     order = _order(list(estimates), algorithms, "interval estimates")
@@ -230,7 +230,7 @@ def plot_performance_profiles(
 ) -> Figure:
     """Score-distribution performance profiles with pointwise CI bands (Agarwal et al. 2021, Fig. 5).
 
-    ``profiles`` is the output of :func:`rlbench.stats.performance_profiles` for ``taus``.
+    ``profiles`` is the output of :func:`rlbench.stats.aggregates.performance_profiles` for ``taus``.
     """
     order = _order(list(profiles), algorithms, "performance profiles")
     grid = np.asarray(taus, dtype=np.float64)
@@ -262,7 +262,7 @@ def plot_probability_of_improvement(
 ) -> Figure:
     """Probability of improvement P(X > Y) with CIs, one row per pair (Agarwal et al. 2021, Fig. 6).
 
-    ``probabilities`` is the output of :func:`rlbench.stats.probability_of_improvement`; ``pairs``
+    ``probabilities`` is the output of :func:`rlbench.stats.aggregates.probability_of_improvement`; ``pairs``
     picks and orders the rows (default: all, in the given order). The dashed line marks 0.5.
     """
     available = list(probabilities)
@@ -339,7 +339,7 @@ def plot_sample_efficiency(
 ) -> Figure:
     """IQM normalised score vs environment steps with CI bands (Agarwal et al. 2021, Fig. 8).
 
-    ``curves`` is the output of :func:`rlbench.stats.sample_efficiency_curves`; ``steps`` are the
+    ``curves`` is the output of :func:`rlbench.stats.aggregates.sample_efficiency_curves`; ``steps`` are the
     evaluation steps, one array for all algorithms or a dict per algorithm (``CurveSet.steps``).
     """
     order = _order(list(curves), algorithms, "sample-efficiency curves")
@@ -440,7 +440,7 @@ def plot_seed_variance(
 ) -> Figure:
     """Final score of every seed, per algorithm and environment (box plot plus one dot per seed).
 
-    ``scores`` is a :class:`~rlbench.scores.ScoreSet` (e.g. raw :func:`rlbench.scores.final_scores`)
+    ``scores`` is a :class:`~rlbench.scores.matrices.ScoreSet` (e.g. raw :func:`rlbench.scores.matrices.final_scores`)
     or a long frame with columns ``algo, env, seed, score``. One panel per environment, since raw
     returns are not comparable across environments.
     """

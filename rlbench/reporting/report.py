@@ -228,7 +228,7 @@ def render_markdown(
                "written next to them; ours are raw final evaluation returns under rlbench's protocol. "
                f"{VERDICT_RULE}\n")
     out.append(_table(tables.get("published_vs_ours")))
-    if tables.get("atari100k_beside") is not None:
+    if tables.get("atari100k_beside") is not None and not tables["atari100k_beside"].empty:
         out.append("### Beside the published Atari 100k agents (mean human-normalised score per game)\n")
         out.append(f"{ATARI100K_NOTE}\n")
         out.append(_table(tables["atari100k_beside"]))

@@ -2,7 +2,8 @@
 
 ``results/<suite>/``: normalization, aggregate, per_env, probability_of_improvement, seed_variance,
 sample_efficiency, seeds_needed, diagnostics, leaderboard, failures (``.csv`` and ``.md``)
-and ``metrics.json``; for Atari games also atari100k_beside (ours beside the published Atari 100k agents).
+and ``metrics.json``; atari100k_beside (ours beside the published Atari 100k agents; empty in a suite without
+Atari).
 ``results/published_vs_ours/<suite>``: the suite's reproduction verdicts (``.csv`` and ``.md``), in one directory for
 every suite so the cross-suite verdict stage (:mod:`rlbench.reporting.verdicts`) depends on that directory.
 ``reports/<suite>/``: every figure as ``.png`` and ``.svg``, ``report.md`` and ``report.html``.
@@ -68,11 +69,13 @@ def analyze(plan: SuitePlan, pipeline: PipelineConfig, results: Path | str, skip
     analysis.tables.setdefault("normalization", normalization)  # shown in the report even when no run finished
     games = {env: info["make_kwargs"]["game"] for env in plan.suite.envs
              if (info := env_info(env))["family"] == "atari"}
+    beside = pd.DataFrame(columns=["env", "game"])  # written for every suite (a DVC output); empty without Atari
     if games and not analysis.tables["per_env"].empty:
         published = atari100k_scores()
         means = {agent: pd.Series(published.scores[agent].mean(axis=0), index=published.tasks)
                  for agent in published.algorithms}
-        analysis.tables["atari100k_beside"] = atari100k_beside(analysis.tables["per_env"], games, means)
+        beside = atari100k_beside(analysis.tables["per_env"], games, means)
+    analysis.tables["atari100k_beside"] = beside
     diagnostics = store.load_diagnostics(plan.runs, skip_unverified)
     analysis.tables["diagnostics"] = diagnostics_table(diagnostics, pipeline.stats_seed, pipeline.bootstrap_reps)
     analysis.tables["gradient_variance"] = gradient_variance_ratios(diagnostics, pipeline.stats_seed,

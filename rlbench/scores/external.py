@@ -20,10 +20,72 @@ import pandas as pd
 
 from rlbench.errors import RlbenchError
 from rlbench.scores.matrices import ScoreSet, _listing
-from rlbench.scores.normalization import PathLike, normalize, read_json, reference_table
+from rlbench.scores.normalization import COLUMNS, HUMAN, PathLike, normalize
 
 __all__ = ["reference_table", "load_external_scores", "atari100k_data_dir", "atari100k_scores", "ATARI100K_AGENTS"]
 
+
+
+def read_json(path: Path) -> Any:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        raise RlbenchError(f"score file not found: {path}") from None
+    except (OSError, ValueError) as error:
+        raise RlbenchError(f"cannot read score file {path}: {error}") from None
+
+
+def _single_scores(source: PathLike | Mapping[str, Any], what: str) -> tuple[dict[str, float], str]:
+    """Read a ``{game: score}`` or ``{game: [score]}`` mapping (file or in-memory)."""
+    if isinstance(source, Mapping):
+        raw, origin = dict(source), "given"
+    else:
+        path = Path(source)
+        raw, origin = read_json(path), path.name
+        if not isinstance(raw, Mapping):
+            raise RlbenchError(f"{what} score file {path} must hold a JSON object {{game: score}}")
+    values: dict[str, float] = {}
+    for game, value in raw.items():
+        if isinstance(value, (list, tuple)):
+            if len(value) != 1:
+                raise RlbenchError(f"{what} score of {game!r} in {origin} must be one number, got {len(value)}")
+            value = value[0]
+        try:
+            values[str(game)] = float(value)
+        except (TypeError, ValueError):
+            raise RlbenchError(f"{what} score of {game!r} in {origin} is not a number: {value!r}") from None
+    return values, origin
+
+
+def reference_table(human: PathLike | Mapping[str, Any], random: PathLike | Mapping[str, Any]) -> pd.DataFrame:
+    """Normalisation table (columns :data:`~rlbench.scores.normalization.COLUMNS`) from reference and random
+    scores: human-normalised, unclipped, no solved threshold.
+
+    ``human`` and ``random`` are JSON files (or mappings) ``{game: score}`` or ``{game: [score]}``
+    as published with the Atari 100k results. The games of the two must agree.
+    """
+    ref, ref_origin = _single_scores(human, "reference")
+    rnd, rnd_origin = _single_scores(random, "random")
+    if set(ref) != set(rnd):
+        raise RlbenchError(
+            f"reference and random scores cover different games: only reference {sorted(set(ref) - set(rnd))}, "
+            f"only random {sorted(set(rnd) - set(ref))}"
+        )
+    games = sorted(ref)
+    return pd.DataFrame(
+        {
+            "env": games,
+            "random": [rnd[g] for g in games],
+            "reference": [ref[g] for g in games],
+            "reference_kind": [HUMAN] * len(games),
+            "clip": [False] * len(games),
+            "solved": [np.nan] * len(games),
+            "random_source": [rnd_origin] * len(games),
+            "reference_source": [ref_origin] * len(games),
+        },
+        columns=COLUMNS,
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,30 +14,31 @@ environment or none (:func:`check_one_rule`) and a normalised score of 1 means o
 * a grid maze: its optimal expected return from the start, by value iteration
   (:meth:`rlbench.envs.maze.MazeEnv.optimal_return`); glimpse classification: accuracy 1 (best achievable);
   nothing can exceed either, nothing is clipped;
-* Atari: the published human score (:func:`reference_table`, :func:`atari_references`), unclipped;
+* Atari: the published human score (:func:`rlbench.scores.external.reference_table`,
+  :func:`rlbench.references.measured.atari_references`), unclipped;
 * MinAtar: the MinAtar paper's DQN after its full 5M-frame training (:func:`minatar_references`,
   ``rlbench/data/minatar_reference.csv``), unclipped: a reference from outside the data being compared, so it
   does not move when an algorithm joins or leaves the suite.
+
+This module is the arithmetic and the policy only; the table of a suite's environments, with the random policy's
+measured scores (environment rollouts), is built by :mod:`rlbench.references.measured`, and the published JSON
+score files are read by :mod:`rlbench.scores.external`.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 
-from rlbench.config.params import SuiteConfig
-from rlbench.envs.registry import env_info, make_env
 from rlbench.errors import RlbenchError
 from rlbench.scores.matrices import CurveSet, ScoreSet
-from rlbench.storage.files import read_csv_checked, write_csv_atomic
-from rlbench.training.evaluation import random_policy_score
+from rlbench.storage.files import read_csv_checked
 
 COLUMNS: list[str] = ["env", "random", "reference", "reference_kind", "clip", "solved", "random_source",
                       "reference_source"]
@@ -212,133 +213,8 @@ def clip_rule(table: pd.DataFrame) -> str:
                 "margin.")
     return "Rule of this suite: mixed (some environments clipped, some not): 1 does not mean one thing here."
 
-def optimal_return(env: str) -> float | None:
-    """The optimal expected return of ``env`` where its model is known (a maze), else None."""
-    environment = make_env(env, evaluation=True)
-    try:
-        solve = getattr(environment.unwrapped, "optimal_return", None)
-        return float(solve()) if solve is not None else None
-    finally:
-        environment.close()
-
-
-def normalization_table(envs: Sequence[str], episodes: int, seed: int) -> pd.DataFrame:
-    """Measured random scores and the references of :data:`REFERENCE_POLICY` for ``envs``; one clipping rule for
-    all of them (:func:`check_one_rule`)."""
-    best = best_achievable()
-    infos = {name: env_info(name) for name in envs}
-    atari = [name for name, info in infos.items() if info["family"] == "atari"]
-    published = atari_references(atari).set_index("env") if atari else None
-    random_source = f"rlbench: uniform random policy, mean of {episodes} evaluation episodes, seed {seed}"
-    rows = []
-    for name, info in infos.items():
-        if published is not None and name in published.index:
-            rows.append({"env": name, **published.loc[name].to_dict()})
-            continue
-        measured = {"env": name, "random": round(random_policy_score(name, episodes, seed), 4),
-                    "random_source": random_source}
-        if info["family"] == "minatar":
-            rows.append({**measured, **minatar_references([name]).iloc[0].to_dict()})
-            continue
-        optimal = optimal_return(name)
-        source = "optimal expected return from the start: value iteration on the environment's exact model (rlbench.planning)"
-        known = best if optimal is None else pd.DataFrame([{"env": name, "best": round(optimal, 4), "source": source}])
-        rows.append({**measured,
-                     **reference_row(name, info["reward_threshold"], known,
-                                     f"gymnasium {info['gymnasium_version']} reward_threshold (solved) of {info['gym_id']}")})
-    return check_one_rule(pd.DataFrame(rows, columns=COLUMNS))
-
-
-def read_json(path: Path) -> Any:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except FileNotFoundError:
-        raise RlbenchError(f"score file not found: {path}") from None
-    except (OSError, ValueError) as error:
-        raise RlbenchError(f"cannot read score file {path}: {error}") from None
-
-
-def _single_scores(source: PathLike | Mapping[str, Any], what: str) -> tuple[dict[str, float], str]:
-    """Read a ``{game: score}`` or ``{game: [score]}`` mapping (file or in-memory)."""
-    if isinstance(source, Mapping):
-        raw, origin = dict(source), "given"
-    else:
-        path = Path(source)
-        raw, origin = read_json(path), path.name
-        if not isinstance(raw, Mapping):
-            raise RlbenchError(f"{what} score file {path} must hold a JSON object {{game: score}}")
-    values: dict[str, float] = {}
-    for game, value in raw.items():
-        if isinstance(value, (list, tuple)):
-            if len(value) != 1:
-                raise RlbenchError(f"{what} score of {game!r} in {origin} must be one number, got {len(value)}")
-            value = value[0]
-        try:
-            values[str(game)] = float(value)
-        except (TypeError, ValueError):
-            raise RlbenchError(f"{what} score of {game!r} in {origin} is not a number: {value!r}") from None
-    return values, origin
-
-
-def reference_table(human: PathLike | Mapping[str, Any], random: PathLike | Mapping[str, Any]) -> pd.DataFrame:
-    """Normalisation table (columns :data:`~rlbench.scores.normalization.COLUMNS`) from reference and random
-    scores: human-normalised, unclipped, no solved threshold.
-
-    ``human`` and ``random`` are JSON files (or mappings) ``{game: score}`` or ``{game: [score]}``
-    as published with the Atari 100k results. The games of the two must agree.
-    """
-    ref, ref_origin = _single_scores(human, "reference")
-    rnd, rnd_origin = _single_scores(random, "random")
-    if set(ref) != set(rnd):
-        raise RlbenchError(
-            f"reference and random scores cover different games: only reference {sorted(set(ref) - set(rnd))}, "
-            f"only random {sorted(set(rnd) - set(ref))}"
-        )
-    games = sorted(ref)
-    return pd.DataFrame(
-        {
-            "env": games,
-            "random": [rnd[g] for g in games],
-            "reference": [ref[g] for g in games],
-            "reference_kind": [HUMAN] * len(games),
-            "clip": [False] * len(games),
-            "solved": [np.nan] * len(games),
-            "random_source": [rnd_origin] * len(games),
-            "reference_source": [ref_origin] * len(games),
-        },
-        columns=COLUMNS,
-    )
-
-
-def atari_references(envs: Sequence[str]) -> pd.DataFrame:
-    """Human and random scores of the Atari games behind ``envs`` (``Atari-<Game>-v0``), from the tables published
-    with the Atari 100k results (``rlbench/data/atari100k/HUMAN.json``, ``RANDOM.json``; see its SOURCES.md)."""
-    data = files("rlbench") / "data" / "atari100k"
-    table = reference_table(Path(str(data / "HUMAN.json")), Path(str(data / "RANDOM.json")))
-    games = {env: env_info(env)["make_kwargs"]["game"] for env in envs}
-    absent = sorted(env for env, game in games.items() if game not in set(table["env"]))
-    if absent:
-        raise RlbenchError(f"no published human and random scores for {absent}")
-    rows = table.set_index("env").loc[list(games.values())].reset_index(drop=True)
-    rows.insert(0, "env", list(games))
-    rows["random_source"] = rows["random_source"] + " (Atari 100k release)"
-    rows["reference_source"] = rows["reference_source"] + " (Atari 100k release)"
-    return rows[COLUMNS]
-
-
-NORMALIZATION_EPISODES = 100
-"""Episodes of the uniform random policy behind each environment's random score."""
-
-
 def normalization_path(results: Path | str, suite: str) -> Path:
     return Path(results) / suite / "normalization.csv"
-
-
-def write_normalization(suite: SuiteConfig, results: Path | str, seed: int) -> Path:
-    """Measure and write the suite's normalisation table (the normalisation stage)."""
-    table = normalization_table(suite.envs, NORMALIZATION_EPISODES, seed)
-    return write_csv_atomic(normalization_path(results, suite.name), table, float_format="%.4f")
 
 
 def read_normalization(results: Path | str, suite: str) -> pd.DataFrame:

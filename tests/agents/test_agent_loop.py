@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import pytest
@@ -14,6 +13,7 @@ from rlbench.agents.reinforce import ReinforceAgent
 from rlbench.envs.registry import make_env
 from rlbench.seeding import RunSeeds
 from rlbench.training.loop import run_env_loop
+from tests.conftest import RecordingMonitor
 
 STEPS = 2000
 SMALL_DQN = {
@@ -28,34 +28,6 @@ SMALL_DQN = {
     "net_arch": (32, 32),
 }
 SMALL_REINFORCE = {"learning_rate": 3e-3, "net_arch": (32, 32)}
-
-
-class RecordingMonitor:
-    """A TrainingMonitor that records episode returns and saves one checkpoint after ``checkpoint_after``."""
-
-    def __init__(self, checkpoint_after: int | None = None) -> None:
-        self.returns: list[tuple[int, float]] = []
-        self.checkpoint_after = checkpoint_after
-        self.checkpoint: bytes | None = None
-        self.checkpoint_step: int | None = None
-
-    def on_step(self, step: int) -> None:
-        pass
-
-    def on_episode_end(self, step: int, episode_return: float, length: int) -> None:
-        self.returns.append((step, episode_return))
-
-    def checkpoint_due(self, step: int) -> bool:
-        return self.checkpoint_after is not None and self.checkpoint is None and step >= self.checkpoint_after
-
-    def save_checkpoint(self, step: int, state: dict[str, Any]) -> None:
-        blob = io.BytesIO()
-        torch.save(state, blob)  # serialised now: the agent keeps training after this call
-        self.checkpoint, self.checkpoint_step = blob.getvalue(), step
-
-    def load_checkpoint(self) -> dict[str, Any]:
-        assert self.checkpoint is not None
-        return torch.load(io.BytesIO(self.checkpoint), weights_only=True)
 
 
 def make_agent(cls: type[OnlineAgent], values: dict[str, Any], env_name: str, seed: int, resume: dict[str, Any] | None = None,

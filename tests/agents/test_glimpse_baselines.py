@@ -16,7 +16,7 @@ from rlbench.agents.ram import RecurrentAttentionAgent, cell_centres, location_g
 from rlbench.envs.glimpse import GlimpseEnv, extract_glimpse, pad_canvas
 from rlbench.seeding import RunSeeds, child, generator
 from rlbench.training.loop import run_env_loop
-from tests.agents.test_agent_loop import RecordingMonitor
+from tests.conftest import RecordingMonitor
 
 
 def glimpses(seed: int | None, split: str = "train") -> gym.Env:

@@ -26,7 +26,7 @@ from rlbench.envs.registry import make_env
 from rlbench.seeding import RunSeeds
 from rlbench.training.loop import run_env_loop
 from rlbench.training.runner import execute_run
-from tests.agents.test_agent_loop import RecordingMonitor
+from tests.conftest import RecordingMonitor
 
 
 def train(cls: type[OnlineAgent], values: dict[str, Any], build: Any, steps: int, seed: int = 0) -> OnlineAgent:

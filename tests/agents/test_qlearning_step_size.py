@@ -17,7 +17,7 @@ from rlbench.envs.maze import MazeEnv
 from rlbench.planning.dynamic_programming import value_iteration
 from rlbench.seeding import RunSeeds, child, generator
 from rlbench.training.loop import run_env_loop
-from tests.agents.test_agent_loop import RecordingMonitor
+from tests.conftest import RecordingMonitor
 
 DECAYING = {"step_size": "visits", "step_size_exponent": 0.51}
 """The maze suite's ``qlearning_decaying``."""

@@ -14,17 +14,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
+DQN = ({"rlbench", "sb3", "bare", "gradient_floor"},
+       {"rlbench / sb3", "rlbench / bare", "rlbench / gradient_floor", "bare / gradient_floor", "sb3 / bare"})
+BATCHED = ({"batched", "batched_gym_envs", "separate"},
+           {"batched_gym_envs / separate", "batched / batched_gym_envs", "batched / separate"})
 EXPECTED = {
-    "dqn_rl_zoo": ({"rlbench", "sb3", "bare", "gradient_floor"},
-                   {"rlbench / sb3", "rlbench / bare", "rlbench / gradient_floor", "bare / gradient_floor", "sb3 / bare"}),
-    "dqn_cleanrl": ({"rlbench", "sb3", "bare", "gradient_floor"},
-                    {"rlbench / sb3", "rlbench / bare", "rlbench / gradient_floor", "bare / gradient_floor", "sb3 / bare"}),
-    "batched_seeds_rl_zoo": ({"batched", "batched_gym_envs", "separate", "batched_gradient_only"},
-                             {"batched / separate", "batched_gym_envs / separate", "batched / batched_gym_envs",
-                              "batched_gradient_only / separate", "batched / batched_gradient_only"}),
-    "batched_seeds_cleanrl": ({"batched", "batched_gym_envs", "separate", "batched_gradient_only"},
-                              {"batched / separate", "batched_gym_envs / separate", "batched / batched_gym_envs",
-                               "batched_gradient_only / separate", "batched / batched_gradient_only"}),
+    "dqn_rl_zoo": DQN,
+    "dqn_cleanrl": DQN,
+    "batched_seeds_rl_zoo": BATCHED,
+    "batched_seeds_cleanrl": BATCHED,
     "dqn_minatar": ({"rlbench", "sb3"}, {"rlbench / sb3"}),
     "dqn_atari": ({"rlbench", "sb3"}, {"rlbench / sb3"}),
     "batched_seeds_minatar": ({"batched", "separate"}, {"batched / separate"}),
@@ -39,6 +37,9 @@ def positive_finite(value: object) -> bool:
 def check_spread(spread: dict, repetitions: int, where: str) -> None:
     for key in ("median", "min", "max", "q1", "q3"):
         assert positive_finite(spread[key]), f"{where}: {key} = {spread[key]!r}"
+        # no more digits than the spread supports: each figure is a whole multiple of 10^-decimals
+        scaled = spread[key] * 10.0 ** spread["decimals"]
+        assert abs(scaled - round(scaled)) < 1e-6 * max(1.0, abs(scaled)), f"{where}: {key} has extra digits"
     assert spread["min"] <= spread["q1"] <= spread["median"] <= spread["q3"] <= spread["max"], where
     assert len(spread["per_repetition"]) == repetitions, where
     assert all(positive_finite(v) for v in spread["per_repetition"]), where
@@ -56,6 +57,7 @@ def test_tiny_speed_report(tmp_path: Path) -> None:
     repetitions = report["settings"]["repetitions"]
     assert repetitions == 2
     assert report["processor"]["model name"]
+    assert re.fullmatch(r"[0-9a-f]{40}", report["code"]["commit"]) and isinstance(report["code"]["uncommitted_changes"], bool)
     for name in ("torch", "numpy", "stable_baselines3", "gymnasium"):
         assert report["versions"][name]
     assert set(report["groups"]) == set(EXPECTED)
@@ -70,6 +72,13 @@ def test_tiny_speed_report(tmp_path: Path) -> None:
         for ratio_name, ratio in group["ratios"].items():
             check_spread(ratio, repetitions, f"{group_name}/{ratio_name}")
         assert group["window"]["timed_steps"] > 0
+        assert group["headline"] is None or group["headline"] in group["ratios"]
+    for group_name, cleanrl_goal in (("dqn_rl_zoo", 1.6), ("dqn_cleanrl", 2.5)):
+        goals = {goal["ratio"]: goal for goal in report["groups"][group_name]["goals"]}
+        assert goals["rlbench / bare"]["at_least"] == 0.95 and goals["rlbench / sb3"]["at_least"] == cleanrl_goal
+        assert all(isinstance(goal["met"], bool) for goal in goals.values())
+    # the whole-run window: from the first step to the run's end
+    assert all(group["window"]["warmup_steps"] == 0 for group in report["groups"].values())
 
     # The report is versioned: nothing that changes from run to run besides the measurements.
     hostname = socket.gethostname()

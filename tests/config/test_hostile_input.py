@@ -116,6 +116,7 @@ def test_report_of_a_suite_without_runs_is_refused_at_once_leaving_nothing(tmp_p
 
 
 def test_a_report_that_fails_removes_the_normalisation_it_measured_and_writes_no_plan(params, tmp_path, monkeypatch):
+    import rlbench.references.measured as measured
     import rlbench.scores.normalization as normalization
     from rlbench.cli import _analyse
 
@@ -131,7 +132,7 @@ def test_a_report_that_fails_removes_the_normalisation_it_measured_and_writes_no
         path.write_text("measured\n")
         return path
 
-    monkeypatch.setattr(normalization, "write_normalization", fake_table)
+    monkeypatch.setattr(measured, "write_normalization", fake_table)
     with pytest.raises(RlbenchError):
         _analyse(loaded, planned, tmp_path, tmp_path / "reports", None)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"], "no plan, no normalisation table, no report"

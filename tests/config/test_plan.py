@@ -16,47 +16,7 @@ from rlbench.config.params import parse_params
 from rlbench.config.plan import SuitePlan, plan_suite
 from rlbench.errors import RlbenchError
 from rlbench.storage.plans import plan_path, read_plan, write_plan
-from tests.conftest import ROOT
-
-AGENT_SOURCE = '''
-from dataclasses import dataclass
-from rlbench.agents.base import OnlineAgent
-from {package}.helpers import choose
-
-@dataclass(frozen=True)
-class Config:
-    pass
-
-class FixedAgent(OnlineAgent):
-    Config = Config
-
-    def act(self, obs, explore):
-        return choose(obs)
-
-    def observe(self, transition):
-        pass
-
-    def update(self, step):
-        pass
-'''
-
-
-def install_fake_distribution(site: Path, package: str, version: str, action: int) -> None:
-    """An installed distribution with an ``rlbench.agents`` entry point, as pip would leave it."""
-    (site / package).mkdir(parents=True, exist_ok=True)
-    (site / package / "__init__.py").write_text(AGENT_SOURCE.format(package=package))
-    rule = "0" if action == 0 else "int(obs[2] > 0)"  # always left, or lean against the pole's fall
-    (site / package / "helpers.py").write_text(f"def choose(obs):\n    return {rule}\n")
-    for old in site.glob(f"{package}-*.dist-info"):
-        for file in old.iterdir():
-            file.unlink()
-        old.rmdir()
-    info = site / f"{package}-{version}.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {package}\nVersion: {version}\n")
-    (info / "entry_points.txt").write_text(f"[rlbench.agents]\nfixed = {package}:FixedAgent\n")
-    (info / "top_level.txt").write_text(f"{package}\n")
-
+from tests.conftest import ROOT, install_fake_distribution
 
 def smoke_params(agent: str) -> dict:
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())

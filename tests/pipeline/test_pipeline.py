@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from rlbench.storage.run_index import INDEX
-from tests.config.test_plan import install_fake_distribution
+from tests.conftest import install_fake_distribution
 from tests.conftest import BIN, ROOT, copy_project
 
 
@@ -187,9 +187,9 @@ def test_published_suites_through_dvc_repro_add_an_algorithm_and_a_changed_plugi
     # DVC alone cannot see code outside the repository, but every command that reads results can:
     stale = run(project, "rlbench", "leaderboard", "mini", site=site, check=False)
     assert stale.returncode == 2 and "stale: the runs of mine" in stale.stderr
-    # ... and the main command (`make reproduce`: `rlbench plan`, then `dvc repro`) retrains exactly those runs.
-    assert "plan mini: updated" in run(project, "rlbench", "plan", site=site).stdout
-    assert "plan@mini" in dvc(project, "status", site=site).stdout
+    # ... and the main command (`make reproduce`: the plan@ stages forced, then `dvc repro`) retrains exactly those.
+    assert "plan mini: updated" in dvc(project, "repro", "--force", "--single-item", "plan", site=site).stdout
+    assert "train@mini" in dvc(project, "status", site=site).stdout
     retrained = dvc(project, "repro", site=site).stdout
     assert "suite mini: 1 run(s) trained, 2 already finished, 0 failed" in retrained
     after = run_files(project, "mini")

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from rlbench.errors import RlbenchError
+from rlbench.references.measured import atari_references, normalization_table
 from rlbench.reporting.leaderboard import protocol_statement
 from rlbench.scores.external import atari100k_data_dir
 from rlbench.scores.matrices import ScoreSet
@@ -18,9 +19,7 @@ from rlbench.scores.normalization import (
     COLUMNS,
     PAPER_DQN,
     REFERENCE_POLICY,
-    atari_references,
     minatar_references,
-    normalization_table,
     normalize,
 )
 from tests.conftest import ROOT

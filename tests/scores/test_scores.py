@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from rlbench.errors import RlbenchError
+from rlbench.references.measured import normalization_table
 from rlbench.scores.external import load_external_scores, reference_table
 from rlbench.scores.matrices import (
     CurveSet,
@@ -24,7 +25,6 @@ from rlbench.scores.normalization import (
     best_achievable,
     check_one_rule,
     clip_rule,
-    normalization_table,
     normalize,
     reference_row,
 )

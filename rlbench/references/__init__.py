@@ -1,0 +1,1 @@
+"""Measured references of normalised scores (random-policy rollouts, optimal returns): ``measured``."""
