@@ -15,7 +15,7 @@ of a suite's runs and compare.
   ``config.json``) byte for byte first: ``identical``, whatever the processor. Where they differ and this
   machine's processor (``cpu_id`` as :func:`rlbench.storage.provenance.machine` records it) is the one the
   published run's provenance names, ``differs``, naming the first differing file and line. Where the processor
-  differs (or is not recorded), bytes are not expected to agree (README, "Reproducibility"), and the published
+  differs (or is not recorded), bytes are not expected to agree (docs/reference/reproducibility.md), and the published
   run's final evaluation return is tested against the audit's retrained runs of the same algorithm and
   environment with the single-case test of Crawford & Howell (:func:`rlbench.stats.reproduction.single_run_verdict`,
   its measured false-positive rate from ``results/calibration/``): ``consistent`` or ``inconsistent``, or

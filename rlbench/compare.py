@@ -377,7 +377,7 @@ class PairResult:
 
 
 def _normalization(tasks: Sequence[str], context: Context, seed: int) -> pd.DataFrame:
-    from rlbench.scores.normalization import normalization_table
+    from rlbench.references.measured import normalization_table
 
     for path in sorted(context.results.glob("*/normalization.csv")):
         table = pd.read_csv(path)

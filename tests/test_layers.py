@@ -35,8 +35,9 @@ ALLOWED: dict[str, set[str]] = {
     "importers": {"errors", "config", "storage", "scores", "stats"},
     # An audit retrains runs (execution) and tests them (stats) with the calibration's measured rate (reporting).
     "audit": {"errors", "config", "storage", "execution", "stats", "reporting"},
-    # A comparison trains operands (execution), tests them (stats) and writes its report (reporting).
-    "compare": {"errors", "config", "storage", "execution", "scores", "stats", "reporting", "importers"},
+    # A comparison trains operands (execution), tests them (stats), writes its report (reporting), reads imported run
+    # sets (importers) and measures a normalisation where no suite has one (references).
+    "compare": {"errors", "config", "storage", "execution", "scores", "stats", "reporting", "importers", "references"},
     # Adaptive seeds train seed groups (execution) until AdaStop decides (stats), scoring seeds like the analysis
     # (reporting's per-seed scores, the failure policy) from the run store and the suite's normalisation (scores).
     "adaptive": {"errors", "config", "storage", "execution", "scores", "stats", "reporting"},

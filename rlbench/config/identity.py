@@ -21,7 +21,7 @@ and do not shape a run's numbers (the agent registry's lazy loaders would otherw
 agent into every run). A changed plugin therefore always gets new run ids, and the launcher
 retrains its runs. Where the plugin's code lives outside the repository DVC cannot see it; the
 plan stage writes each suite's run ids to ``results/plans/<suite>.json``, which ``make reproduce``
-refreshes first (see README, "Run identity").
+refreshes first (docs/reference/reproducibility.md).
 """
 
 from __future__ import annotations
