@@ -477,8 +477,10 @@ def _curves_figure(operands: Sequence[Operand], table: pd.DataFrame):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from matplotlib.ticker import EngFormatter
+
     tasks = list(operands[0].tasks)
-    fig, axes = plt.subplots(1, len(tasks), figsize=(4.5 * len(tasks), 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.6), squeeze=False, layout="constrained")
     indexed = table.set_index("env")
     for j, task in enumerate(tasks):
         ax = axes[0, j]
@@ -495,8 +497,9 @@ def _curves_figure(operands: Sequence[Operand], table: pd.DataFrame):
             ax.fill_between(per_seed.index, mean - sd, mean + sd, alpha=0.2)
         ax.set_title(task)
         ax.set_xlabel("environment steps")
-        ax.set_ylabel("normalised return (mean ± sd over seeds)")
+        ax.xaxis.set_major_formatter(EngFormatter(sep=""))  # 50k, not 50000 running into the next panel
         ax.legend(fontsize=8)
+    axes[0, 0].set_ylabel("normalised return\n(mean ± sd over seeds)")
     return fig
 
 
