@@ -301,14 +301,34 @@ RESOLVERS: dict[str, Resolver] = {"imported": resolve_imported}
 before the built-in forms; a prefix that is also a suite name is read as the suite."""
 
 
-def check(spec: str, context: Context) -> None:
-    """Refuse a malformed or unknown operand before any operand is loaded or trained (names only; cheap)."""
-    from rlbench.config.params import load_params
-
+def _parsed(spec: str) -> tuple[str, str, str]:
+    """``(spec, kind, colon)`` of a well-formed operand (``kind:`` its prefix, ``colon`` empty without one)."""
     spec = spec.strip()
     if not spec or not re.fullmatch(r"[A-Za-z0-9_.:@/~^+-]+", spec):
-        raise RlbenchError(f"bad operand {spec!r}; expected SUITE:ALGO, ALGO@GITREF or ALGO")
-    kind, colon, rest = spec.partition(":")
+        raise RlbenchError(f"bad operand {spec!r}; expected SUITE:ALGO, ALGO@GITREF, ALGO or imported:NAME")
+    kind, colon, _ = spec.partition(":")
+    return spec, kind, colon
+
+
+def _check_algo(params: Path, suite: str, algo: str) -> None:
+    """Refuse an unknown suite, or an algorithm ``params`` does not define."""
+    from rlbench.config.params import load_params
+    from rlbench.errors import unknown_choice
+
+    loaded = load_params(params)
+    loaded.suite(suite)
+    if algo not in loaded.algos:
+        raise unknown_choice("algorithm", algo, loaded.algos)
+
+
+def check(spec: str, context: Context) -> None:
+    """Refuse a malformed or unknown operand before any operand is loaded or trained (names only; cheap)."""
+    spec, kind, colon = _parsed(spec)
+    if colon and kind == "imported":  # read and verified now (cheap), so a bad set stops before anything trains
+        from rlbench.importers.runs import load_imported
+
+        load_imported(spec.partition(":")[2], context.results)
+        return
     if colon and kind in RESOLVERS:
         return
     if "@" in spec or not colon:
@@ -321,11 +341,7 @@ def check(spec: str, context: Context) -> None:
         if ref:
             _git(context.repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
             return
-        loaded = load_params(context.params)
-        loaded.suite(context.suite)
-        if algo not in loaded.algos:
-            from rlbench.errors import unknown_choice
-            raise unknown_choice("algorithm", algo, loaded.algos)
+        _check_algo(context.params, context.suite, algo)
         return
     suite, _, algo = spec.partition(":")
     if not suite or not algo:
@@ -335,21 +351,14 @@ def check(spec: str, context: Context) -> None:
     if plan_path(context.results, suite).is_file():
         read_plan(context.results, suite).select([algo])
         return
-    loaded = load_params(context.params)
-    loaded.suite(suite)
-    if algo not in loaded.algos:
-        from rlbench.errors import unknown_choice
-        raise unknown_choice("algorithm", algo, loaded.algos)
+    _check_algo(context.params, suite, algo)
 
 
 def resolve(spec: str, context: Context) -> Operand:
     """The operand a command-line specification names (module docstring)."""
-    spec = spec.strip()
-    if not spec or not re.fullmatch(r"[A-Za-z0-9_.:@/~^+-]+", spec):
-        raise RlbenchError(f"bad operand {spec!r}; expected SUITE:ALGO, ALGO@GITREF or ALGO")
-    kind, colon, rest = spec.partition(":")
+    spec, kind, colon = _parsed(spec)
     if colon and kind in RESOLVERS:
-        return RESOLVERS[kind](rest, context)
+        return RESOLVERS[kind](spec.partition(":")[2], context)
     if "@" in spec:
         return resolve_revision(spec, context)
     if colon:
