@@ -387,9 +387,9 @@ def compare_command(
     them, until AdaStop (Mathieu et al. 2023, the adastop package) decides with the family-wise error --alpha
     controlled over every interim look; exit status 1 when undecided.
     """
+    if len(operands) < 2:
+        raise RlbenchError("compare needs at least two operands: the reference, then one or more candidates")
     if adaptive:
-        if len(operands) < 2:
-            raise RlbenchError("compare needs at least two operands: the reference, then one or more candidates")
         adaptive_suite, algos = _adaptive_operands(operands, suite)
         _compare_adaptive(adaptive_suite, algos, group_size, max_groups, alpha, permutations, seed, train, backend,
                           workers, params if params is not None else Path("params.yaml"), results)
@@ -401,19 +401,18 @@ def compare_command(
         raise RlbenchError(f"--margin must be positive, got {margin}")
     if not 0 < alpha < 0.5:
         raise RlbenchError(f"--alpha must be in (0, 0.5), got {alpha}")
-    if len(operands) < 2:
-        raise RlbenchError("compare needs at least two operands: the reference, then one or more candidates")
     twice = sorted({spec for spec in operands if operands.count(spec) > 1})
     if twice:
         raise RlbenchError(f"operand(s) named twice: {', '.join(twice)}; name each operand once")
     path = params if params is not None else Path("params.yaml")
-    seed = load_params(path).pipeline.stats_seed
+    stats_seed = load_params(path).pipeline.stats_seed  # --seed is --adaptive's; the comparison's is the pipeline's
     context = Context(params=path, params_given=params is not None, suite=suite, results=results, repo=repo,
                       on_progress=lambda message: typer.echo(message, err=True))
     for spec in operands:  # every name checked before any operand is loaded or trained
         check(spec, context)
     resolved = [resolve(spec, context) for spec in operands]
-    pairs, table, normalized = compare_operands(resolved, context, margin, alpha, simulations, seed, allow_confounded)
+    pairs, table, normalized = compare_operands(resolved, context, margin, alpha, simulations, stats_seed,
+                                                allow_confounded)
     directory = out if out is not None else report_dir(reports, operands)
     written = write_report(resolved, pairs, table, normalized, margin, alpha, fail_if_worse, directory, results)
     for pair in pairs:
