@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -258,6 +259,8 @@ def test_ray_two_node_cluster_survives_losing_a_node(params, tmp_path):
     import threading
 
     ray = pytest.importorskip("ray")
+    import psutil
+    from ray._private import ray_constants
     from ray.cluster_utils import Cluster
 
     from rlbench.execution.worker import WorkerOptions
@@ -288,7 +291,14 @@ def test_ray_two_node_cluster_survives_losing_a_node(params, tmp_path):
         # now kills a run in flight; each has 1,000 steps or more to go, far longer than the removal takes.
         while sum(training(s) for s in specs) < 2:
             time.sleep(0.02)
+        raylet = worker_node.all_processes[ray_constants.PROCESS_TYPE_RAYLET][0].process.pid
+        workers = psutil.Process(raylet).children(recursive=True)
         cluster.remove_node(worker_node, allow_graceful=False)
+        # A worker outlives its killed raylet until it notices (up to seconds), time enough to finish its run
+        # and hand the result back; a lost node loses its processes at once, so kill them too.
+        for process in workers:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
         removed.set()
 
     remover = threading.Thread(target=remove_worker_node_while_both_nodes_train, daemon=True)
