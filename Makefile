@@ -33,7 +33,8 @@ reproduce: setup
 	@echo "Atari 100k:  results/atari100k/ and reports/atari100k/"
 
 ## Run the tests (learning tests and the smoke pipeline included), over two processes (pytest-xdist):
-# every test still runs; `worksteal` hands a finished worker the other's queued tests, so a few long ones
-# do not leave a core idle. One process: `.venv/bin/python -m pytest -q`.
+# every test still runs; slow tests start first (tests/conftest.py) and `worksteal` hands a finished worker the
+# other's queued tests, so a few long ones do not leave a core idle. The 15 slowest are listed at the end.
+# One process: `.venv/bin/python -m pytest -q`.
 test: setup
-	$(BIN)/python -m pytest -q -n 2 --dist worksteal
+	$(BIN)/python -m pytest -q -n 2 --dist worksteal --durations=15

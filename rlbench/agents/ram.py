@@ -1,5 +1,6 @@
-"""The Recurrent Attention Model (Mnih et al. 2014, "Recurrent Models of Visual Attention"), and the
-full-image classifier it is compared with, for glimpse classification (:mod:`rlbench.envs.glimpse`).
+"""The Recurrent Attention Model (Mnih et al. 2014, "Recurrent Models of Visual Attention") for glimpse
+classification (:mod:`rlbench.envs.glimpse`); its network is :mod:`rlbench.nets.ram`, the full-image classifier it
+is compared with :mod:`rlbench.agents.full_image`.
 
 RAM reads one glimpse per step and never the whole image. A glimpse network embeds the retina's
 patches and their location, ``g_t = relu(W_g [relu(W_p patches), relu(W_l location)])``; a recurrent
@@ -30,34 +31,29 @@ Why the grid: on this budget (tens of thousands of training images) the
 Gaussian policy, starting at the centre with a small spread, rarely glimpses the digit, the classifier
 never learns to use such glimpses, and the learned locations end no better than random ones; a grid
 policy starts uniform over the canvas and, with a larger step size for the location head
-(``location_learning_rate``), beats random locations within ten thousand images (see the README).
+(``location_learning_rate``), beats random locations within ten thousand images (docs/findings.md).
 
-The lecture's variance point, measured: at every update, the per-episode gradients of the location
-policy's surrogate with respect to the location head's weights are computed in closed form (for a
-Gaussian mean ``mu = tanh(z)``, ``d log pi / dz = (l - mu) / sigma^2 * (1 - mu^2)``; for the grid's
-softmax, ``onehot(a) - p``), with and without
-subtracting the baseline, on the same episodes; their variance across the batch (summed over the
-head's weights) is reported at each evaluation as ``location_grad_variance/baseline`` and
-``location_grad_variance/no_baseline`` (:meth:`RecurrentAttentionAgent.diagnostics`).
-
-:class:`FullImageClassifier` reads the observation's ``canvas`` (the whole image) with a small CNN
-and is trained by cross-entropy at the last step of each episode: the reference that sees everything
-at once.
+The lecture's variance point, measured: at every update, the variance of the location policy's per-episode
+gradients, with and without subtracting the baseline, on the same episodes, in closed form
+(:mod:`rlbench.agents.location_gradients`), is reported at each evaluation as
+``location_grad_variance/baseline`` and ``location_grad_variance/no_baseline``
+(:meth:`RecurrentAttentionAgent.diagnostics`).
 """
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from rlbench.agents.base import AgentContext, OnlineAgent, Transition
+from rlbench.agents.glimpse_task import cell_centres, check_glimpse_spaces, location_grid
+from rlbench.agents.location_gradients import gradient_variance, grid_location_gradients, location_gradients
+from rlbench.nets.ram import NumpyRAM, RAMNetwork
 from rlbench.seeding import child, generator, int_seed
 
 LOCATION_POLICIES: tuple[str, ...] = ("learned", "random", "random_centres", "oracle")
@@ -103,119 +99,6 @@ class RAMConfig:
             raise ValueError(f"location_grid must be 0 (continuous) or at least 2, got {self.location_grid}")
         if not min(self.location_std, self.learning_rate, self.location_learning_rate, self.max_grad_norm) > 0:
             raise ValueError("location_std, learning_rate, location_learning_rate and max_grad_norm must be positive")
-
-
-def _check_glimpse_spaces(context: AgentContext) -> None:
-    obs, action = context.observation_space, context.action_space
-    if not (isinstance(obs, gym.spaces.Dict) and {"glimpse", "location", "canvas"} <= set(obs.spaces)
-            and isinstance(action, gym.spaces.Dict) and {"location", "label"} <= set(action.spaces)):
-        raise ValueError("this agent needs the glimpse task's spaces (rlbench.envs.glimpse: Dict observations with "
-                         "glimpse, location and canvas; Dict actions with location and label)")
-
-
-class RAMNetwork(nn.Module):
-    """Glimpse network, recurrent core and the location, baseline and classifier heads."""
-
-    def __init__(self, retina: int, hidden: int, classes: int, location_outputs: int = 2) -> None:
-        super().__init__()
-        self.patches = nn.Linear(retina, hidden)
-        self.where = nn.Linear(2, hidden)
-        self.glimpse = nn.Linear(2 * hidden, hidden)
-        self.core = nn.GRUCell(hidden, hidden)
-        self.location_head = nn.Linear(hidden, location_outputs)
-        self.baseline_head = nn.Linear(hidden, 1)
-        self.classifier = nn.Linear(hidden, classes)
-
-    def step(self, patches: torch.Tensor, location: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
-        """The next core state from a batch of retinas ``(n, retina)`` at ``location`` ``(n, 2)``."""
-        embedded = torch.cat([F.relu(self.patches(patches)), F.relu(self.where(location))], dim=1)
-        return self.core(F.relu(self.glimpse(embedded)), state)
-
-    def location_logits(self, state: torch.Tensor) -> torch.Tensor:
-        """The location head's outputs (pre-tanh Gaussian means, or the grid policy's logits), read from the
-        core state detached: only REINFORCE trains where to look."""
-        return self.location_head(state.detach())
-
-
-def location_gradients(locations: np.ndarray, means: np.ndarray, states: np.ndarray, advantages: np.ndarray,
-                       std: float) -> np.ndarray:
-    """Per-episode gradients ``(episodes, 2 * (hidden + 1))`` of ``sum_t A_t log N(l_t; tanh(z_t), std^2)``
-    with respect to the location head's weights and biases (``z_t = W h_t + c``).
-
-    ``locations``, ``means``: ``(episodes, T, 2)``; ``states``: ``(episodes, T, hidden)``; ``advantages``:
-    ``(episodes, T)``.
-    """
-    d_z = (locations - means) / std**2 * (1.0 - means**2) * advantages[..., None]  # (E, T, 2)
-    return head_gradients(d_z, states)
-
-
-def grid_location_gradients(choices: np.ndarray, probabilities: np.ndarray, states: np.ndarray,
-                            advantages: np.ndarray) -> np.ndarray:
-    """Per-episode gradients of ``sum_t A_t log softmax(z_t)[a_t]`` with respect to the grid policy's head
-    (``d log pi / dz = onehot(a) - p``). ``choices``: ``(episodes, T)`` indices; ``probabilities``:
-    ``(episodes, T, points)``; ``states``: ``(episodes, T, hidden)``; ``advantages``: ``(episodes, T)``."""
-    onehot = np.eye(probabilities.shape[-1])[choices]
-    return head_gradients((onehot - probabilities) * advantages[..., None], states)
-
-
-def head_gradients(d_z: np.ndarray, states: np.ndarray) -> np.ndarray:
-    """Per-episode gradients ``(episodes, outputs * (hidden + 1))`` of a linear head ``z_t = W h_t + c``
-    given ``d_z`` ``(episodes, T, outputs)``, the surrogate's gradient with respect to ``z_t``."""
-    d_weight = np.einsum("etj,eth->ejh", d_z, states).reshape(len(d_z), -1)
-    return np.concatenate([d_weight, d_z.sum(axis=1)], axis=1)
-
-
-def gradient_variance(gradients: np.ndarray) -> float:
-    """Total variance of per-episode gradient estimates: the trace of their covariance across episodes."""
-    return float(gradients.var(axis=0, ddof=1).sum()) if len(gradients) > 1 else 0.0
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-class NumpyRAM:
-    """The acting half of a :class:`RAMNetwork` in numpy: one glimpse at a time costs a few microseconds
-    of matrix products instead of torch's per-call overhead (the update recomputes everything in torch)."""
-
-    def __init__(self, net: RAMNetwork) -> None:
-        weights = {name: value.detach().numpy().copy() for name, value in net.state_dict().items()}
-        self.w = weights
-        self.hidden = net.core.hidden_size
-
-    def step(self, patches: np.ndarray, location: np.ndarray, state: np.ndarray) -> np.ndarray:
-        w, h = self.w, self.hidden
-        embedded = np.concatenate([np.maximum(w["patches.weight"] @ patches + w["patches.bias"], 0.0),
-                                   np.maximum(w["where.weight"] @ location + w["where.bias"], 0.0)])
-        x = np.maximum(w["glimpse.weight"] @ embedded + w["glimpse.bias"], 0.0)
-        gi = w["core.weight_ih"] @ x + w["core.bias_ih"]
-        gh = w["core.weight_hh"] @ state + w["core.bias_hh"]
-        reset = _sigmoid(gi[:h] + gh[:h])
-        update = _sigmoid(gi[h:2 * h] + gh[h:2 * h])
-        candidate = np.tanh(gi[2 * h:] + reset * gh[2 * h:])
-        return (1.0 - update) * candidate + update * state
-
-    def label(self, state: np.ndarray) -> int:
-        return int(np.argmax(self.w["classifier.weight"] @ state + self.w["classifier.bias"]))
-
-    def location_logits(self, state: np.ndarray) -> np.ndarray:
-        return self.w["location_head.weight"] @ state + self.w["location_head.bias"]
-
-
-def location_grid(points: int) -> np.ndarray:
-    """The ``(points**2, 2)`` candidate locations of a grid policy, row-major."""
-    axis = np.linspace(-1.0, 1.0, points, dtype=np.float32)
-    return np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2)
-
-
-def cell_centres(canvas: int, cell: int) -> np.ndarray:
-    """The ``(cells, 2)`` locations, row-major, of the centres of a ``canvas``-pixel canvas's grid of
-    ``cell``-pixel cells, where the glimpse task's default placement puts the digit (``placement: grid``): a
-    cell-wide patch centred there covers the cell exactly (:func:`rlbench.envs.glimpse.extract_glimpse` centres
-    a patch on pixel ``(location + 1) / 2 * canvas``). On the 16-pixel canvas with 8-pixel cells: ``(+-0.5, +-0.5)``."""
-    tops = np.arange(canvas // cell) * cell
-    axis = ((tops + cell / 2) / canvas * 2.0 - 1.0).astype(np.float32)
-    return np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2)
 
 
 class RAMPolicy:
@@ -275,7 +158,7 @@ class RecurrentAttentionAgent(OnlineAgent):
 
     def __init__(self, config: RAMConfig, context: AgentContext) -> None:
         super().__init__(config, context)
-        _check_glimpse_spaces(context)
+        check_glimpse_spaces(context)
         if config.locations == "oracle" and "digit" not in context.observation_space.spaces:
             raise ValueError("oracle locations need the glimpse task's digit observation (rlbench.envs.glimpse)")
         glimpse = context.observation_space["glimpse"]
@@ -384,76 +267,3 @@ class RecurrentAttentionAgent(OnlineAgent):
                  for name, values in self.variances.items() if values}
         self.variances = {name: [] for name in self.variances}
         return found
-
-
-@dataclass(frozen=True)
-class FullImageConfig:
-    """Hyperparameters of the full-image classifier."""
-
-    hidden: int = 128
-    """Width of the hidden layer after the two convolutions (16 and 32 filters of 3x3, the second of stride 2)."""
-    learning_rate: float = 0.001
-    """Adam step size."""
-    episodes_per_update: int = 8
-    """Images (one per episode) per gradient step."""
-
-    def __post_init__(self) -> None:
-        if self.hidden < 1 or self.episodes_per_update < 1 or not self.learning_rate > 0:
-            raise ValueError("hidden, episodes_per_update and learning_rate must be positive")
-
-
-class _FullImagePolicy:
-    def __init__(self, net: nn.Module) -> None:
-        self.net = net
-
-    def reset(self) -> None:
-        pass
-
-    def act(self, obs: dict[str, np.ndarray]) -> dict[str, Any]:
-        with torch.no_grad():
-            label = int(self.net(torch.as_tensor(obs["canvas"]).reshape(1, -1)).argmax())
-        return {"location": np.zeros(2, np.float32), "label": label}
-
-
-class FullImageClassifier(OnlineAgent):
-    """A small CNN on the whole canvas, trained by cross-entropy: the reference that needs no glimpses."""
-
-    Config = FullImageConfig
-
-    def __init__(self, config: FullImageConfig, context: AgentContext) -> None:
-        super().__init__(config, context)
-        _check_glimpse_spaces(context)
-        side = context.observation_space["canvas"].shape[0]
-        classes = int(context.action_space["label"].n)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int_seed(context.seeds.network))
-            self.net = nn.Sequential(
-                nn.Unflatten(1, (1, side, side)),
-                nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(),
-                nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU(), nn.Flatten(),
-                nn.Linear(32 * ((side + 1) // 2) ** 2, config.hidden), nn.ReLU(), nn.Linear(config.hidden, classes))
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.learning_rate)
-        self.policy = _FullImagePolicy(self.net)
-        self.canvases: list[np.ndarray] = []
-        self.labels: list[int] = []
-
-    def act(self, obs: dict[str, np.ndarray], explore: bool) -> dict[str, Any]:
-        return self.policy.act(obs)
-
-    def evaluation_policy(self) -> _FullImagePolicy:
-        return _FullImagePolicy(copy.deepcopy(self.net))
-
-    def observe(self, transition: Transition) -> None:
-        if transition.terminated or transition.truncated:
-            self.canvases.append(np.asarray(transition.obs["canvas"], np.float32).reshape(-1))
-            self.labels.append(int(transition.info["label"]))
-
-    def update(self, step: int) -> None:
-        if len(self.labels) < self.config.episodes_per_update:
-            return
-        logits = self.net(torch.as_tensor(np.stack(self.canvases)))
-        loss = F.cross_entropy(logits, torch.as_tensor(self.labels))
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
-        self.canvases, self.labels = [], []

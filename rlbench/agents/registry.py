@@ -88,7 +88,7 @@ def _ram() -> type[Agent]:
 
 @builtin("full_image")
 def _full_image() -> type[Agent]:
-    from rlbench.agents.ram import FullImageClassifier
+    from rlbench.agents.full_image import FullImageClassifier
 
     return FullImageClassifier
 

@@ -297,7 +297,7 @@ TRANSLATIONS: dict[str, Callable[[dict[str, Any], int], dict[str, str]]] = {
     "rlbench.agents.reinforce.ReinforceAgent": _reinforce,
     "rlbench.agents.qlearning.QLearningAgent": _qlearning,
     "rlbench.agents.ram.RecurrentAttentionAgent": _ram,
-    "rlbench.agents.ram.FullImageClassifier": _full_image,
+    "rlbench.agents.full_image.FullImageClassifier": _full_image,
     "rlbench.agents.sb3.SB3DQN": _sb3_dqn,
     "rlbench.agents.sb3.SB3A2C": _sb3_a2c,
     "rlbench.agents.sb3.SB3PPO": _sb3_ppo,

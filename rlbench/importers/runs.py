@@ -28,7 +28,6 @@ import shutil
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,6 +40,7 @@ from rlbench.importers.sources import EPISODE, RETURN_KINDS, SourceRun, source_r
 from rlbench.scores.matrices import ScoreSet
 from rlbench.storage.files import fsync_directory, json_bytes, write_bytes_atomic
 from rlbench.storage.manifest import MANIFEST, file_record
+from rlbench.storage.provenance import package_versions
 from rlbench.storage.schema import EVAL_COLUMNS, TRAIN_COLUMNS
 
 if TYPE_CHECKING:
@@ -111,16 +111,6 @@ def set_dir(results: Path, name: str) -> Path:
     return Path(results) / IMPORTED / name
 
 
-def _versions(*packages: str) -> dict[str, str]:
-    found = {}
-    for package in packages:
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            found[package] = "not installed"
-    return found
-
-
 def check_env(env: str) -> str:
     if not ENV_ID.match(env):
         raise RlbenchError(f"environment id {env!r} has no version; give it as gymnasium names it, e.g. CartPole-v1")
@@ -161,7 +151,7 @@ def _run_files(run: SourceRun, protocol: ImportProtocol, tool: str, fmt: str) ->
     provenance = {
         "format": FORMAT, "source_format": fmt, "tool": tool, "tag": run.tag, "seed": run.seed,
         "source": {**source_record(run.source), "env_id_recorded": run.env_id},
-        "reader": _versions("rlbench", "numpy", "pandas", "tbparse", "tensorboard"),
+        "reader": package_versions(("rlbench", "numpy", "pandas", "tbparse", "tensorboard")),
         "protocol": asdict(protocol),
     }
     return {name: text.encode("utf-8"), "provenance.json": json_bytes(provenance)}

@@ -7,6 +7,7 @@ import platform
 import subprocess
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
+from collections.abc import Sequence
 from typing import Any
 
 from rlbench.config.identity import RESULT_PACKAGES
@@ -15,10 +16,10 @@ REPORTED_PACKAGES = ("rlbench", *RESULT_PACKAGES, "ale-py", "pandas", "rliable")
 """Packages whose versions provenance and reports name: those that shape results, and the analysis's."""
 
 
-def package_versions() -> dict[str, str]:
-    """Installed versions of :data:`REPORTED_PACKAGES`."""
+def package_versions(names: Sequence[str] = REPORTED_PACKAGES) -> dict[str, str]:
+    """Installed versions of ``names`` (default :data:`REPORTED_PACKAGES`); "not installed" for a missing one."""
     found = {}
-    for name in REPORTED_PACKAGES:
+    for name in names:
         try:
             found[name] = version(name)
         except PackageNotFoundError:

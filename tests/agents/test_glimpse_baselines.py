@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from rlbench.agents.base import AgentContext
-from rlbench.agents.ram import RecurrentAttentionAgent, cell_centres, location_grid
+from rlbench.agents.glimpse_task import cell_centres, location_grid
+from rlbench.agents.ram import RecurrentAttentionAgent
 from rlbench.envs.glimpse import GlimpseEnv, extract_glimpse, pad_canvas
 from rlbench.seeding import RunSeeds, child, generator
 from rlbench.training.loop import run_env_loop

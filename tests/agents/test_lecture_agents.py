@@ -12,17 +12,14 @@ import torch
 
 from rlbench.agents.base import AgentContext, OnlineAgent
 from rlbench.agents.qlearning import QLearningAgent
-from rlbench.agents.ram import (
-    FullImageClassifier,
-    RAMNetwork,
-    RecurrentAttentionAgent,
-    grid_location_gradients,
-    location_gradients,
-    location_grid,
-)
+from rlbench.agents.full_image import FullImageClassifier
+from rlbench.agents.glimpse_task import location_grid
+from rlbench.agents.location_gradients import grid_location_gradients, location_gradients
+from rlbench.agents.ram import RecurrentAttentionAgent
 from rlbench.config.plan import plan_suite
 from rlbench.envs.glimpse import GlimpseEnv
 from rlbench.envs.registry import make_env
+from rlbench.nets.ram import RAMNetwork
 from rlbench.seeding import RunSeeds
 from rlbench.training.loop import run_env_loop
 from rlbench.training.runner import execute_run

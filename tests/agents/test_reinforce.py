@@ -137,8 +137,8 @@ def test_without_normalisation_no_baseline_advantages_are_the_raw_returns(monkey
 
 
 def test_episode_gradients_match_the_closed_form_of_a_softmax_head():
-    from rlbench.agents.ram import gradient_variance as ram_gradient_variance
-    from rlbench.agents.ram import head_gradients
+    from rlbench.agents.location_gradients import gradient_variance as ram_gradient_variance
+    from rlbench.agents.location_gradients import head_gradients
 
     rng = np.random.default_rng(0)
     lengths, features, actions_n = [3, 5, 2], 4, 3
@@ -153,7 +153,7 @@ def test_episode_gradients_match_the_closed_form_of_a_softmax_head():
         return torch.log_softmax(logits, dim=1).gather(1, torch.as_tensor(actions[e])[:, None]).squeeze(1)
 
     got, = episode_gradients(log_probs_of, [weight, bias], [[torch.as_tensor(a) for a in advantages]])
-    # d log softmax(z)[a] / dz = onehot(a) - p, per episode summed with its advantages (ram.head_gradients' layout).
+    # d log softmax(z)[a] / dz = onehot(a) - p, per episode summed with its advantages (location_gradients.head_gradients' layout).
     for e in range(len(lengths)):
         with torch.no_grad():
             p = torch.softmax(torch.as_tensor(states[e]) @ weight.T + bias, dim=1).numpy()

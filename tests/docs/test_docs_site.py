@@ -80,6 +80,21 @@ def test_params_reference_documents_every_field():
         assert set(docs) == set(cls.__dataclass_fields__) and all(docs.values()), f"{cls.__name__}: undocumented"
 
 
+def test_cli_reference_names_every_command_and_only_those():
+    """docs/reference/cli.md has one table row per command of the CLI (`rlbench --help` lists them): none missing,
+    none that no longer exists."""
+    import re
+
+    import typer
+
+    from rlbench.cli import app
+
+    commands = set(typer.main.get_command(app).commands)
+    page = (ROOT / "docs" / "reference" / "cli.md").read_text()
+    documented = set(re.findall(r"^\| `rlbench ([a-z-]+)", page, re.M))
+    assert documented == commands, f"missing: {sorted(commands - documented)}, gone: {sorted(documented - commands)}"
+
+
 def test_site_pages_and_report_render_in_a_headless_browser(built, tmp_path):
     """Every generated results page, the home page and a published report, in Chromium (about 25 s on a busy
     2-core machine: one browser, 18 pages, most with a dozen figures)."""

@@ -12,7 +12,8 @@ import yaml
 
 from rlbench.agents.base import AgentContext, Transition
 from rlbench.agents.dqn import DQNAgent
-from rlbench.agents.dqn_batched import BatchedDQN, ExplorationDraws, clip_grad_norm_per_seed_
+from rlbench.agents.dqn_batched import BatchedDQN, ExplorationDraws
+from rlbench.nets.stacked import clip_grad_norm_per_seed_
 from rlbench.config.params import parse_params
 from rlbench.config.plan import plan_suite
 from rlbench.envs.registry import make_env
