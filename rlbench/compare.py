@@ -14,7 +14,7 @@ Anything that yields one can be compared; the command line resolves these specif
 * ``imported:NAME``: a run set brought in by ``rlbench import`` (Stable-Baselines3, TensorBoard or CSV files), with
   the protocol it recorded.
 
-More kinds plug in through :data:`RESOLVERS` (a prefix ``kind:`` -> a function returning an :class:`Operand`); an
+More kinds plug in through :data:`OPERAND_KINDS` (a prefix ``kind:`` -> a check and a resolver); an
 adaptive number of seeds would replace :func:`rlbench.stats.noninferiority.noninferiority_test`
 by a sequential test over the same operands.
 
@@ -80,6 +80,9 @@ class Operand:
 
 
 Resolver = Callable[[str, "Context"], Operand]
+"""Builds the operand ``kind:NAME`` names, from ``NAME``."""
+Checker = Callable[[str, "Context"], None]
+"""Refuses a bad ``NAME`` of ``kind:NAME`` (one-line error) before any operand is loaded or trained."""
 
 
 @dataclass
@@ -296,18 +299,34 @@ def resolve_imported(name: str, context: Context) -> Operand:
                    tuple(imported.seeds), settings, pd.concat(curves, ignore_index=True))
 
 
-RESOLVERS: dict[str, Resolver] = {"imported": resolve_imported}
+def check_imported(name: str, context: Context) -> None:
+    """``imported:NAME``: the set is read and its runs verified now (cheap), so a bad set stops before anything
+    trains."""
+    from rlbench.importers.runs import load_imported
+
+    load_imported(name, context.results)
+
+
+@dataclass(frozen=True)
+class OperandKind:
+    """An operand kind named by a prefix ``kind:``: how to check its name early, and how to build it."""
+
+    check: Checker
+    resolve: Resolver
+
+
+OPERAND_KINDS: dict[str, OperandKind] = {"imported": OperandKind(check_imported, resolve_imported)}
 """Operand kinds named by a prefix ``kind:`` (``imported:NAME``: a set brought in by ``rlbench import``), tried
-before the built-in forms; a prefix that is also a suite name is read as the suite."""
+before the built-in forms: the prefix wins over a suite of the same name."""
 
 
-def _parsed(spec: str) -> tuple[str, str, str]:
-    """``(spec, kind, colon)`` of a well-formed operand (``kind:`` its prefix, ``colon`` empty without one)."""
+def _parsed(spec: str) -> tuple[str, str, str, str]:
+    """``(spec, kind, colon, rest)`` of a well-formed operand, ``spec.partition(":")`` after it (``colon`` empty
+    without a prefix)."""
     spec = spec.strip()
     if not spec or not re.fullmatch(r"[A-Za-z0-9_.:@/~^+-]+", spec):
         raise RlbenchError(f"bad operand {spec!r}; expected SUITE:ALGO, ALGO@GITREF, ALGO or imported:NAME")
-    kind, colon, _ = spec.partition(":")
-    return spec, kind, colon
+    return (spec, *spec.partition(":"))
 
 
 def _check_algo(params: Path, suite: str, algo: str) -> None:
@@ -323,13 +342,9 @@ def _check_algo(params: Path, suite: str, algo: str) -> None:
 
 def check(spec: str, context: Context) -> None:
     """Refuse a malformed or unknown operand before any operand is loaded or trained (names only; cheap)."""
-    spec, kind, colon = _parsed(spec)
-    if colon and kind == "imported":  # read and verified now (cheap), so a bad set stops before anything trains
-        from rlbench.importers.runs import load_imported
-
-        load_imported(spec.partition(":")[2], context.results)
-        return
-    if colon and kind in RESOLVERS:
+    spec, kind, colon, rest = _parsed(spec)
+    if colon and kind in OPERAND_KINDS:
+        OPERAND_KINDS[kind].check(rest, context)
         return
     if "@" in spec or not colon:
         algo, _, ref = spec.partition("@")
@@ -356,9 +371,9 @@ def check(spec: str, context: Context) -> None:
 
 def resolve(spec: str, context: Context) -> Operand:
     """The operand a command-line specification names (module docstring)."""
-    spec, kind, colon = _parsed(spec)
-    if colon and kind in RESOLVERS:
-        return RESOLVERS[kind](spec.partition(":")[2], context)
+    spec, kind, colon, rest = _parsed(spec)
+    if colon and kind in OPERAND_KINDS:
+        return OPERAND_KINDS[kind].resolve(rest, context)
     if "@" in spec:
         return resolve_revision(spec, context)
     if colon:
@@ -632,6 +647,6 @@ def report_dir(reports: Path, operands: Sequence[str]) -> Path:
     return reports / "compare" / "_vs_".join(re.sub(r"[^A-Za-z0-9_.-]+", "-", o) for o in operands)
 
 
-__all__ = ["CACHE", "Context", "Operand", "PairResult", "RESOLVERS", "compare_operands", "protocol_differences",
-           "check", "report_dir", "report_markdown", "resolve", "resolve_revision", "resolve_stored", "resolve_working_tree",
-           "verdict_line", "write_report"]
+__all__ = ["CACHE", "OPERAND_KINDS", "Context", "Operand", "OperandKind", "PairResult", "check", "compare_operands",
+           "protocol_differences", "report_dir", "report_markdown", "resolve", "resolve_revision", "resolve_stored",
+           "resolve_working_tree", "verdict_line", "write_report"]
